@@ -1,0 +1,50 @@
+/** The hooks a bot class may define (DESIGN §6); snake_case aliases are accepted. */
+export type HookName = 'init' | 'join' | 'message' | 'private_message';
+
+/** Everything one hook call needs: the function (code, params, state, event) → effects. */
+export interface HookRequest {
+  readonly code: string;
+  readonly params: Record<string, unknown>;
+  readonly state: Record<string, unknown>;
+  readonly channelId: string;
+  readonly botId: string;
+  readonly hook: HookName;
+  /** JSON arguments of the hook, e.g. `[member]` for join, `[member, msg]` for a private message. */
+  readonly args: readonly unknown[];
+  /** Milliseconds since the epoch that `ctx.now()` answers. */
+  readonly now: number;
+}
+
+export interface PostEffect {
+  readonly kind: string;
+  readonly body: Record<string, unknown>;
+  /** Set for `ctx.dm`: only this slot sees the message. */
+  readonly to_slot: string | null;
+}
+
+export interface HookEffects {
+  readonly posts: readonly PostEffect[];
+  /** The new state; undefined when the hook never called `setState`. */
+  readonly state: Record<string, unknown> | undefined;
+  readonly logs: readonly string[];
+}
+
+export type HookOutcome =
+  | { readonly ok: true; readonly effects: HookEffects }
+  | { readonly ok: false; readonly error: string };
+
+export interface SandboxLimits {
+  /** V8 heap limit of the isolate, MiB. */
+  readonly memoryMb: number;
+  /** Wall time for module evaluation, constructor and hook together, ms. */
+  readonly timeoutMs: number;
+  /** Total serialised size of posts and state one hook may produce, bytes. */
+  readonly maxOutputBytes: number;
+}
+
+/** What a bot module declares, read when it is attached. */
+export interface BotInspection {
+  readonly className: string;
+  /** The class's `static manifest`, when it has one. */
+  readonly manifest: Record<string, unknown> | null;
+}

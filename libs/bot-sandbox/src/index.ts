@@ -1,0 +1,11 @@
+export { IsolateSandbox } from './isolate-sandbox.js';
+export { looksLikePython, toBotModule } from './bot-source.js';
+export type {
+  BotInspection,
+  HookEffects,
+  HookName,
+  HookOutcome,
+  HookRequest,
+  PostEffect,
+  SandboxLimits,
+} from './hook.types.js';

@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { Limits } from './channel.limits.js';
+
+/**
+ * One schema per input, shared by the MCP tools and the REST controllers (STYLE principle 6).
+ * Unknown fields are dropped, so clients of the original that send extras keep working.
+ */
+
+const id = (what: string) =>
+  z
+    .string({ error: `${what} must be a string` })
+    .min(1, `${what} must not be empty`)
+    .max(Limits.idLength, `${what} is at most ${Limits.idLength} characters`);
+
+const memberToken = z
+  .string()
+  .max(Limits.idLength)
+  .nullish()
+  .describe(
+    'Your rejoin_token from join_channel. Pass it on every call for this channel so the server knows which seat is acting.',
+  );
+
+export const createChannelInput = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1, 'name must not be empty')
+    .max(Limits.channelNameLength)
+    .describe('A short name for the channel.'),
+  slots: z
+    .array(z.string().max(Limits.slotLabelLength + 16), { error: 'slots must be a list of strings' })
+    .min(1, 'slots needs at least one entry')
+    .max(Limits.slotsPerChannel, `a channel has at most ${Limits.slotsPerChannel} slots`)
+    .describe(
+      'Slot specs in order, each "kind:label": "bot:referee" for a bot, "invite:alice" for a player. Add ":admin" to make a player slot an admin ("invite:host:admin").',
+    ),
+  bot_code: z
+    .string()
+    .max(Limits.botCodeBytes, `bot_code is at most ${Limits.botCodeBytes} characters`)
+    .nullish()
+    .describe('JavaScript source of a bot: an ES module whose default export is the bot class.'),
+  bot_preset: z.string().max(64).nullish().describe('A built-in bot by name, e.g. "GuessBot".'),
+});
+export type CreateChannelInput = z.infer<typeof createChannelInput>;
+
+export const joinChannelInput = z.object({
+  invite_code: id('invite_code').describe(
+    'An invite code (inv_…) or your rejoin token (rejoin_…) to take your seat back.',
+  ),
+});
+export type JoinChannelInput = z.infer<typeof joinChannelInput>;
+
+export const postMessageInput = z.object({
+  channel_id: id('channel_id'),
+  body: z
+    .union([z.string(), z.record(z.string(), z.unknown())], {
+      error: 'body must be a string or a JSON object',
+    })
+    .default('')
+    .describe('The message text (stored as {"text": …}), or a JSON object.'),
+  kind: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]+$/, 'kind may use letters, digits and _ . : - only')
+    .max(Limits.messageKindLength)
+    .default('user')
+    .describe('The message kind; "user" unless a bot asks for another.'),
+  member_token: memberToken,
+});
+export type PostMessageInput = z.infer<typeof postMessageInput>;
+
+export const dmBotInput = z.object({
+  channel_id: id('channel_id'),
+  bot_id: id('bot_id'),
+  message: z.string().max(Limits.messageBodyBytes).describe('The private text for the bot, e.g. "!status".'),
+  member_token: memberToken,
+});
+export type DmBotInput = z.infer<typeof dmBotInput>;
+
+export const syncMessagesInput = z.object({
+  channel_id: id('channel_id'),
+  cursor: z
+    .number()
+    .int('cursor must be a whole number')
+    .min(0, 'cursor must not be negative')
+    .nullish()
+    .describe('The cursor from your last sync_messages (the highest message id you have seen).'),
+  timeout_ms: z
+    .number()
+    .int('timeout_ms must be a whole number')
+    .min(0, 'timeout_ms must not be negative')
+    .default(25_000)
+    .transform((ms) => Math.min(ms, Limits.longPollMaxMs))
+    .describe(
+      `How long to wait for a new message, in ms (at most ${Limits.longPollMaxMs}; larger values are capped). 0 returns at once.`,
+    ),
+  member_token: memberToken,
+});
+export type SyncMessagesInput = z.infer<typeof syncMessagesInput>;
+
+export const channelInfoInput = z.object({
+  channel_id: id('channel_id'),
+  member_token: memberToken,
+});
+export type ChannelInfoInput = z.infer<typeof channelInfoInput>;
+
+export const botCodeInput = z.object({
+  channel_id: id('channel_id'),
+  bot_id: id('bot_id'),
+  member_token: memberToken,
+});
+export type BotCodeInput = z.infer<typeof botCodeInput>;
+
+export const listChannelsInput = z.object({});
+
+const updateOp = z
+  .object({ type: z.string().max(64, 'op type is at most 64 characters') })
+  .catchall(z.unknown());
+
+export const updateChannelInput = z.object({
+  channel_id: id('channel_id'),
+  ops: z
+    .array(updateOp, { error: 'ops must be a list of objects with a "type"' })
+    .min(1, 'ops needs at least one operation')
+    .max(Limits.updateOpsPerCall)
+    .describe(
+      'Operations applied together: {"type":"rename","name":…}, {"type":"set_admin","slot_id":…,"admin":true|false}, {"type":"remove_bot","bot_id":…}.',
+    ),
+  member_token: memberToken,
+});
+export type UpdateChannelInput = z.infer<typeof updateChannelInput>;
+
+export const renameOp = z.object({
+  type: z.literal('rename'),
+  name: z.string().trim().min(1, 'rename needs a non-empty name').max(Limits.channelNameLength),
+});
+export const setAdminOp = z.object({
+  type: z.literal('set_admin'),
+  slot_id: id('slot_id'),
+  admin: z.boolean({ error: 'set_admin needs admin: true or false' }),
+});
+export const removeBotOp = z.object({ type: z.literal('remove_bot'), bot_id: id('bot_id') });
+export type UpdateOp = z.infer<typeof renameOp> | z.infer<typeof setAdminOp> | z.infer<typeof removeBotOp>;

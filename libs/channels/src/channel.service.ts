@@ -1,0 +1,463 @@
+import { randomId, sha256Hex, InvalidRequestError } from '#core';
+import type { BotId, ChannelId, SlotId, TenantId } from '#core';
+import type { Principal } from '#auth';
+import type { EventBus } from '#events';
+import { z } from 'zod';
+import {
+  AmbiguousMemberError,
+  BadOpError,
+  BotNotFoundError,
+  ChannelNotFoundError,
+  InviteInvalidError,
+  NotAdminError,
+  NotMemberError,
+  RateLimitedError,
+  RejoinTokenInvalidError,
+  SlotNotFoundError,
+  TooManyChannelsError,
+} from './channel.errors.js';
+import { Limits } from './channel.limits.js';
+import {
+  removeBotOp,
+  renameOp,
+  setAdminOp,
+  type BotCodeInput,
+  type ChannelInfoInput,
+  type CreateChannelInput,
+  type DmBotInput,
+  type JoinChannelInput,
+  type PostMessageInput,
+  type SyncMessagesInput,
+  type UpdateChannelInput,
+} from './channel.schemas.js';
+import type { BotDefinition, Channel, MessageBody, MessageDraft, Slot } from './channel.types.js';
+import {
+  memberRef,
+  toBotInfoView,
+  toChannelView,
+  toMessageView,
+  type BotInfoView,
+  type ChannelView,
+  type MessageView,
+  type SlotView,
+} from './channel.views.js';
+import type { MessageRateLimiter } from './message-rate.limiter.js';
+import type { BotHost } from './ports/bot-host.js';
+import type { ChannelStore, ChannelUpdate, Seat, SlotDraft } from './ports/channel.store.js';
+import { parseSlotSpec } from './slot-spec.js';
+
+/** Who is calling: the principal behind the request (DESIGN §4). */
+export interface Caller {
+  readonly principal: Principal;
+}
+
+/** Kinds only the platform and bots write; a member posting them could impersonate a referee. */
+const RESERVED_KINDS = new Set(['system', 'control', 'bot']);
+
+export interface CreateChannelResult {
+  channel_id: string;
+  invites: string[];
+  view: ChannelView;
+  bot_errors?: string[];
+}
+
+export interface JoinChannelResult {
+  channel_id: string;
+  slot_id: string;
+  rejoin_token: string;
+  view: ChannelView;
+  bots: BotInfoView[];
+}
+
+export interface SyncResult {
+  messages: MessageView[];
+  cursor: number;
+  view: ChannelView | null;
+}
+
+export interface BotCodeView {
+  bot_id: string;
+  name: string;
+  version: string;
+  code_ref: string;
+  inline_code: string;
+  manifest: Record<string, unknown>;
+  code_hash: string;
+  manifest_hash: string;
+}
+
+export interface ChannelListing {
+  channels: { channel_id: string; name: string; slots: SlotView[]; message_count: number; bots: string[] }[];
+  total_channels: number;
+}
+
+/**
+ * The channel use cases of spec/compat.md. Transports parse input with the shared schemas and
+ * call one method; every rule about channels, seats and messages lives here.
+ */
+export class ChannelService {
+  constructor(
+    private readonly store: ChannelStore,
+    private readonly bots: BotHost,
+    private readonly bus: EventBus,
+    private readonly rate: MessageRateLimiter,
+  ) {}
+
+  async createChannel(caller: Caller, input: CreateChannelInput): Promise<CreateChannelResult> {
+    const tenantId = caller.principal.tenantId;
+    const specs = input.slots.map(parseSlotSpec);
+    if ((await this.store.countChannels(tenantId)) >= Limits.channelsPerTenant) {
+      throw new TooManyChannelsError(Limits.channelsPerTenant);
+    }
+    const botErrors: string[] = [];
+    let bot: (BotDefinition & { botId: BotId; slotId: SlotId }) | null = null;
+    if (input.bot_code || input.bot_preset) {
+      const prepared = await this.bots.prepare({ code: input.bot_code, preset: input.bot_preset });
+      const botSlot = specs.findIndex((spec) => spec.kind === 'bot');
+      if (!prepared.ok) botErrors.push(prepared.error);
+      else if (botSlot < 0) {
+        botErrors.push(`${prepared.definition.name}: the channel has no bot slot; add one such as "bot:referee".`);
+      } else {
+        const name = prepared.definition.name.replace(/[^A-Za-z0-9]/g, '').slice(0, 32) || 'Bot';
+        bot = { ...prepared.definition, botId: `bot_${name}_0` as BotId, slotId: `s${botSlot}` as SlotId };
+      }
+    }
+
+    const invites: string[] = [];
+    const slots: SlotDraft[] = specs.map((spec, index) => {
+      const slotId = `s${index}` as SlotId;
+      let inviteHash: string | null = null;
+      if (spec.kind === 'invite') {
+        const code = randomId('inv_', 22);
+        invites.push(code);
+        inviteHash = sha256Hex(code);
+      }
+      return { slotId, ...spec, inviteHash, botId: bot?.slotId === slotId ? bot.botId : null };
+    });
+
+    const { channel, lastEventSeq } = await this.store.createChannel(tenantId, {
+      id: randomId('chn_', 11) as ChannelId,
+      name: input.name,
+      createdBy: caller.principal.id,
+      slots,
+      bots: bot ? [bot] : [],
+      messages: bot ? attachMessages(bot) : [],
+      events: bot ? [{ type: 'init', botId: bot.botId, payload: {} }] : [],
+    });
+    if (bot) await this.bots.settle(tenantId, channel.id, lastEventSeq);
+    const result: CreateChannelResult = { channel_id: channel.id, invites, view: toChannelView(channel) };
+    if (botErrors.length > 0) result.bot_errors = botErrors;
+    return result;
+  }
+
+  async joinChannel(caller: Caller, input: JoinChannelInput): Promise<JoinChannelResult> {
+    const tenantId = caller.principal.tenantId;
+    const code = input.invite_code.trim();
+    let channelId: ChannelId;
+    let slotId: SlotId;
+    let token: string;
+    if (code.startsWith('rejoin_')) {
+      const seat = await this.store.findSeatByToken(tenantId, sha256Hex(code));
+      if (!seat) throw new RejoinTokenInvalidError();
+      await this.rebindIfPersistent(caller, seat);
+      ({ channelId } = seat);
+      slotId = seat.slot.slotId;
+      token = code;
+    } else {
+      token = randomId('rejoin_', 22);
+      const joined = await this.store.redeemInvite(tenantId, sha256Hex(code), caller.principal.id, sha256Hex(token));
+      if (!joined) throw new InviteInvalidError();
+      ({ channelId } = joined.seat);
+      slotId = joined.seat.slot.slotId;
+      this.bus.publishWake(tenantId, channelId);
+      await this.bots.settle(tenantId, channelId, joined.eventSeq);
+    }
+    const channel = await this.requireChannel(tenantId, channelId);
+    const bots = await this.store.listBots(tenantId, channelId);
+    return {
+      channel_id: channelId,
+      slot_id: slotId,
+      rejoin_token: token,
+      view: toChannelView(channel),
+      bots: bots.map(toBotInfoView),
+    };
+  }
+
+  async postMessage(caller: Caller, input: PostMessageInput): Promise<{ msg_id: number; ts: string }> {
+    const tenantId = caller.principal.tenantId;
+    const channel = await this.requireChannel(tenantId, input.channel_id);
+    const slot = await this.actingSlot(caller, channel, input.member_token);
+    if (RESERVED_KINDS.has(input.kind)) {
+      throw new InvalidRequestError(`kind "${input.kind}" is reserved for the platform and bots; use "user".`);
+    }
+    const body = toBody(input.body);
+    this.takeRateToken(tenantId, channel.id, slot.slotId);
+    const { message, eventSeq } = await this.store.appendMessage(tenantId, channel.id, {
+      sender: memberRef(slot.slotId),
+      kind: input.kind,
+      body,
+      toSlot: null,
+    });
+    this.bus.publishWake(tenantId, channel.id);
+    if (eventSeq !== null) await this.bots.settle(tenantId, channel.id, eventSeq);
+    return { msg_id: message.id, ts: message.ts.toISOString() };
+  }
+
+  async dmBot(caller: Caller, input: DmBotInput): Promise<{ ok: true; delivered_to: string }> {
+    const tenantId = caller.principal.tenantId;
+    const channel = await this.requireChannel(tenantId, input.channel_id);
+    const slot = await this.actingSlot(caller, channel, input.member_token);
+    const bot = await this.store.findBot(tenantId, channel.id, input.bot_id as BotId);
+    if (!bot) throw new BotNotFoundError();
+    this.takeRateToken(tenantId, channel.id, slot.slotId);
+    const seq = await this.store.appendEvent(tenantId, channel.id, {
+      type: 'dm',
+      botId: bot.botId,
+      payload: { member: { slot_id: slot.slotId, label: slot.label }, message: { text: input.message } },
+    });
+    await this.bots.settle(tenantId, channel.id, seq);
+    return { ok: true, delivered_to: bot.botId };
+  }
+
+  /**
+   * Messages after the cursor that the acting slot may see. When there are none it waits up to
+   * `timeout_ms` for one (a real long poll, woken by commits on any replica) without holding a
+   * database connection.
+   */
+  async syncMessages(caller: Caller, input: SyncMessagesInput, signal?: AbortSignal): Promise<SyncResult> {
+    const tenantId = caller.principal.tenantId;
+    let channel = await this.requireChannel(tenantId, input.channel_id);
+    const slot = await this.actingSlot(caller, channel, input.member_token);
+    const cursor = input.cursor ?? 0;
+    const deadline = Date.now() + input.timeout_ms;
+
+    let woken = false;
+    let wakeUp: (() => void) | null = null;
+    const unsubscribe = this.bus.onWake(tenantId, channel.id, () => {
+      woken = true;
+      wakeUp?.();
+    });
+    try {
+      for (;;) {
+        woken = false;
+        const messages = await this.store.listVisible(tenantId, channel.id, slot.slotId, cursor, Limits.messagesPerSync);
+        if (messages.length > 0) {
+          return { messages: messages.map(toMessageView), cursor: messages.at(-1)?.id ?? cursor, view: null };
+        }
+        const remaining = deadline - Date.now();
+        if (remaining <= 0 || signal?.aborted) break;
+        if (!woken) await waitForWake(remaining, signal, (resolve) => (wakeUp = resolve));
+        wakeUp = null;
+      }
+    } finally {
+      unsubscribe();
+    }
+    channel = await this.requireChannel(tenantId, channel.id);
+    return { messages: [], cursor, view: toChannelView(channel) };
+  }
+
+  async getChannelInfo(caller: Caller, input: ChannelInfoInput): Promise<{ view: ChannelView; bots: BotInfoView[] }> {
+    const tenantId = caller.principal.tenantId;
+    const channel = await this.requireChannel(tenantId, input.channel_id);
+    if (input.member_token) await this.actingSlot(caller, channel, input.member_token);
+    const bots = await this.store.listBots(tenantId, channel.id);
+    return { view: toChannelView(channel), bots: bots.map(toBotInfoView) };
+  }
+
+  async getBotCode(caller: Caller, input: BotCodeInput): Promise<BotCodeView> {
+    const tenantId = caller.principal.tenantId;
+    const channel = await this.requireChannel(tenantId, input.channel_id);
+    if (input.member_token) await this.actingSlot(caller, channel, input.member_token);
+    const bot = await this.store.findBot(tenantId, channel.id, input.bot_id as BotId);
+    if (!bot) throw new BotNotFoundError();
+    return {
+      bot_id: bot.botId,
+      name: bot.name,
+      version: bot.version,
+      code_ref: bot.codeRef,
+      inline_code: bot.code,
+      manifest: bot.manifest,
+      code_hash: bot.codeHash,
+      manifest_hash: bot.manifestHash,
+    };
+  }
+
+  /** The caller's channels only: those where it holds a seat or that it created. */
+  async listChannels(caller: Caller): Promise<ChannelListing> {
+    const summaries = await this.store.listChannelsOf(caller.principal.tenantId, caller.principal.id, 500);
+    return {
+      channels: summaries.map(({ channel, messageCount, botIds }) => ({
+        channel_id: channel.id,
+        name: channel.name,
+        slots: toChannelView(channel).slots,
+        message_count: messageCount,
+        bots: [...botIds],
+      })),
+      total_channels: summaries.length,
+    };
+  }
+
+  /** Admin-only changes, applied all or nothing: rename, set_admin, remove_bot. */
+  async updateChannel(
+    caller: Caller,
+    input: UpdateChannelInput,
+  ): Promise<{ ok: true; view: ChannelView; bots: BotInfoView[] }> {
+    const tenantId = caller.principal.tenantId;
+    const channel = await this.requireChannel(tenantId, input.channel_id);
+    const actor = await this.adminActor(caller, channel, input.member_token);
+    const bots = await this.store.listBots(tenantId, channel.id);
+    const updates = input.ops.map((op, index): ChannelUpdate => {
+      switch (op.type) {
+        case 'rename':
+          return { type: 'rename', name: parseOp(renameOp, op, index).name };
+        case 'set_admin': {
+          const { slot_id, admin } = parseOp(setAdminOp, op, index);
+          const slot = channel.slots.find((s) => s.slotId === slot_id);
+          if (!slot) throw new SlotNotFoundError(slot_id);
+          if (slot.kind === 'bot' && !admin) {
+            throw new InvalidRequestError(`ops[${index}]: bot slots are always admin.`);
+          }
+          return { type: 'set_admin', slotId: slot.slotId, admin };
+        }
+        case 'remove_bot': {
+          const { bot_id } = parseOp(removeBotOp, op, index);
+          if (!bots.some((b) => b.botId === bot_id)) throw new BotNotFoundError();
+          return { type: 'remove_bot', botId: bot_id as BotId };
+        }
+        default:
+          throw new BadOpError(op.type);
+      }
+    });
+    const updated = await this.store.updateChannel(tenantId, channel.id, updates, {
+      sender: 'system',
+      kind: 'system',
+      body: { type: 'channel_updated', by: actor, ops: updates.map(describeUpdate) },
+      toSlot: null,
+    });
+    this.bus.publishWake(tenantId, channel.id);
+    const remaining = await this.store.listBots(tenantId, channel.id);
+    return { ok: true, view: toChannelView(updated), bots: remaining.map(toBotInfoView) };
+  }
+
+  private async requireChannel(tenantId: TenantId, channelId: string): Promise<Channel> {
+    const channel = await this.store.findChannel(tenantId, channelId as ChannelId);
+    if (!channel) throw new ChannelNotFoundError();
+    return channel;
+  }
+
+  /**
+   * Resolves "who is acting" (DESIGN §4): the member token's seat, else the principal's only
+   * seat; several seats without a token are ambiguous; none is not a member.
+   */
+  private async actingSlot(caller: Caller, channel: Channel, memberToken: string | null | undefined): Promise<Slot> {
+    const { principal } = caller;
+    if (memberToken) {
+      const seat = await this.store.findSeatByToken(principal.tenantId, sha256Hex(memberToken));
+      if (!seat || seat.channelId !== channel.id) throw new RejoinTokenInvalidError();
+      await this.rebindIfPersistent(caller, seat);
+      return seat.slot;
+    }
+    const seats = await this.store.seatsOf(principal.tenantId, channel.id, principal.id);
+    if (seats.length > 1) throw new AmbiguousMemberError();
+    const seat = seats[0];
+    if (!seat) throw new NotMemberError();
+    return seat;
+  }
+
+  /** A token names its seat; a session-backed caller using it takes the seat over (DESIGN §4). */
+  private async rebindIfPersistent(caller: Caller, seat: Seat): Promise<void> {
+    const { principal } = caller;
+    if (principal.transient || seat.slot.principalId === principal.id) return;
+    await this.store.rebindSeat(principal.tenantId, seat.channelId, seat.slot.slotId, principal.id);
+  }
+
+  /** The admin acting on the channel: an admin seat, or the principal that created it. */
+  private async adminActor(caller: Caller, channel: Channel, memberToken: string | null | undefined): Promise<string> {
+    try {
+      const slot = await this.actingSlot(caller, channel, memberToken);
+      if (slot.admin) return memberRef(slot.slotId);
+    } catch (error) {
+      if (!(error instanceof NotMemberError)) throw error;
+    }
+    if (channel.createdBy === caller.principal.id) return 'creator';
+    throw new NotAdminError();
+  }
+
+  private takeRateToken(tenantId: TenantId, channelId: ChannelId, slotId: SlotId): void {
+    const wait = this.rate.take(`${tenantId}/${channelId}/${slotId}`);
+    if (wait > 0) throw new RateLimitedError(wait);
+  }
+}
+
+function attachMessages(bot: BotDefinition & { botId: BotId; slotId: SlotId }): MessageDraft[] {
+  const manifest = bot.manifest;
+  const system = (body: MessageBody): MessageDraft => ({ sender: 'system', kind: 'system', body, toSlot: null });
+  return [
+    system({
+      type: 'bots_announced',
+      bots: [{ slot_id: bot.slotId, name: bot.name, version: bot.version, summary: manifest['summary'] ?? null }],
+    }),
+    system({
+      type: 'bot:attach',
+      bot_id: bot.botId,
+      code_hash: bot.codeHash,
+      manifest_hash: bot.manifestHash,
+      name: bot.name,
+    }),
+    system({
+      type: 'bot:manifest',
+      bot_id: bot.botId,
+      manifest_excerpt: {
+        name: bot.name,
+        version: bot.version,
+        summary: manifest['summary'] ?? null,
+        hooks: manifest['hooks'] ?? [],
+        emits: manifest['emits'] ?? [],
+      },
+    }),
+  ];
+}
+
+function toBody(body: PostMessageInput['body']): MessageBody {
+  const value: MessageBody = typeof body === 'string' ? (body === '' ? {} : { text: body }) : body;
+  if (Buffer.byteLength(JSON.stringify(value), 'utf8') > Limits.messageBodyBytes) {
+    throw new InvalidRequestError(`body is larger than ${Limits.messageBodyBytes} bytes; send a shorter message.`);
+  }
+  return value;
+}
+
+function parseOp<T>(schema: z.ZodType<T>, op: unknown, index: number): T {
+  const parsed = schema.safeParse(op);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue?.path.length ? `.${issue.path.join('.')}` : '';
+  throw new InvalidRequestError(`ops[${index}]${where}: ${issue?.message ?? 'invalid operation'}.`);
+}
+
+function describeUpdate(update: ChannelUpdate): Record<string, unknown> {
+  switch (update.type) {
+    case 'rename':
+      return { type: 'rename', name: update.name };
+    case 'set_admin':
+      return { type: 'set_admin', slot_id: update.slotId, admin: update.admin };
+    case 'remove_bot':
+      return { type: 'remove_bot', bot_id: update.botId };
+  }
+}
+
+function waitForWake(
+  ms: number,
+  signal: AbortSignal | undefined,
+  register: (resolve: () => void) => void,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    register(done);
+  });
+}

@@ -1,0 +1,73 @@
+export {
+  AmbiguousMemberError,
+  BadOpError,
+  BotNotFoundError,
+  ChannelNotFoundError,
+  InviteInvalidError,
+  NotAdminError,
+  NotMemberError,
+  RateLimitedError,
+  RejoinTokenInvalidError,
+  SlotAlreadyFilledError,
+  SlotNotFoundError,
+  TooManyChannelsError,
+} from './channel.errors.js';
+export { Limits } from './channel.limits.js';
+export {
+  botCodeInput,
+  channelInfoInput,
+  createChannelInput,
+  dmBotInput,
+  joinChannelInput,
+  listChannelsInput,
+  postMessageInput,
+  syncMessagesInput,
+  updateChannelInput,
+} from './channel.schemas.js';
+export type {
+  BotCodeInput,
+  ChannelInfoInput,
+  CreateChannelInput,
+  DmBotInput,
+  JoinChannelInput,
+  PostMessageInput,
+  SyncMessagesInput,
+  UpdateChannelInput,
+} from './channel.schemas.js';
+export { ChannelService } from './channel.service.js';
+export type {
+  BotCodeView,
+  Caller,
+  ChannelListing,
+  CreateChannelResult,
+  JoinChannelResult,
+  SyncResult,
+} from './channel.service.js';
+export type {
+  BotDefinition,
+  BotRecord,
+  Channel,
+  ChannelEvent,
+  ChannelEventDraft,
+  MemberRef,
+  Message,
+  MessageBody,
+  MessageDraft,
+  Slot,
+  SlotKind,
+} from './channel.types.js';
+export { memberRef, toBotInfoView, toChannelView, toMessageView } from './channel.views.js';
+export type { BotInfoView, ChannelView, MessageView, SlotView } from './channel.views.js';
+export { MessageRateLimiter } from './message-rate.limiter.js';
+export { BotHost } from './ports/bot-host.js';
+export type { BotPreparation } from './ports/bot-host.js';
+export { ChannelStore } from './ports/channel.store.js';
+export type {
+  BotEffectsCommit,
+  ChannelDraft,
+  ChannelSummary,
+  ChannelUpdate,
+  Seat,
+  SlotDraft,
+} from './ports/channel.store.js';
+export { parseSlotSpec } from './slot-spec.js';

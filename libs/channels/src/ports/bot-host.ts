@@ -1,0 +1,23 @@
+import type { ChannelId, TenantId } from '#core';
+import type { BotDefinition } from '../channel.types.js';
+
+export type BotPreparation = { ok: true; definition: BotDefinition } | { ok: false; error: string };
+
+/**
+ * What the channel service needs from the bot runtime: checking a bot before it is attached,
+ * and waiting until the channel's bots have reacted to committed events.
+ */
+export abstract class BotHost {
+  /**
+   * Loads a preset or checks inline code in the sandbox. A bot that cannot attach is reported,
+   * not thrown (spec/compat.md: attach failures land in `bot_errors`); input that is not a bot
+   * at all, such as Python source, throws `InvalidRequestError`.
+   */
+  abstract prepare(spec: { code?: string | null; preset?: string | null }): Promise<BotPreparation>;
+
+  /**
+   * Resolves once every bot of the channel has committed its effects for events up to `eventSeq`,
+   * or when the settle deadline passes (the hooks go on; their effects land later).
+   */
+  abstract settle(tenantId: TenantId, channelId: ChannelId, eventSeq: number): Promise<void>;
+}

@@ -1,0 +1,164 @@
+import type { BotId, ChannelId, PrincipalId, SlotId, TenantId } from '#core';
+import type {
+  BotDefinition,
+  BotRecord,
+  Channel,
+  ChannelEvent,
+  ChannelEventDraft,
+  Message,
+  MessageDraft,
+  Slot,
+  SlotKind,
+} from '../channel.types.js';
+
+export interface SlotDraft {
+  readonly slotId: SlotId;
+  readonly kind: SlotKind;
+  readonly label: string;
+  readonly admin: boolean;
+  /** SHA-256 of the slot's invite code (invite slots only). */
+  readonly inviteHash: string | null;
+  readonly botId: BotId | null;
+}
+
+export interface ChannelDraft {
+  readonly id: ChannelId;
+  readonly name: string;
+  readonly createdBy: PrincipalId;
+  readonly slots: readonly SlotDraft[];
+  readonly bots: readonly (BotDefinition & { botId: BotId; slotId: SlotId })[];
+  /** Committed in order right after the channel, ids 1, 2, … */
+  readonly messages: readonly MessageDraft[];
+  readonly events: readonly ChannelEventDraft[];
+}
+
+/** A seat someone holds, as the store reports it after a join or a token look-up. */
+export interface Seat {
+  readonly channelId: ChannelId;
+  readonly slot: Slot;
+}
+
+export interface ChannelSummary {
+  readonly channel: Channel;
+  readonly messageCount: number;
+  readonly botIds: readonly BotId[];
+}
+
+/** Effects of one bot hook, as the API commits them. */
+export interface BotEffectsCommit {
+  readonly messages: readonly MessageDraft[];
+  /** The new state, or undefined when the hook did not call setState. */
+  readonly state: Record<string, unknown> | undefined;
+}
+
+export type ChannelUpdate =
+  | { readonly type: 'rename'; readonly name: string }
+  | { readonly type: 'set_admin'; readonly slotId: SlotId; readonly admin: boolean }
+  | { readonly type: 'remove_bot'; readonly botId: BotId };
+
+/**
+ * Where channels, slots, bots, messages and channel events live. Every method takes the tenant
+ * id (STYLE principle 4) and each method is one transaction: it commits whole or not at all.
+ * Message ids and event sequence numbers are allocated per channel, strictly increasing.
+ */
+export abstract class ChannelStore {
+  abstract countChannels(tenantId: TenantId): Promise<number>;
+
+  /** Stores a new channel with its slots, bots, first messages and events. */
+  abstract createChannel(
+    tenantId: TenantId,
+    draft: ChannelDraft,
+  ): Promise<{ channel: Channel; lastEventSeq: number }>;
+
+  abstract findChannel(tenantId: TenantId, channelId: ChannelId): Promise<Channel | null>;
+
+  /** Bots attached and not removed, in slot order. */
+  abstract listBots(tenantId: TenantId, channelId: ChannelId): Promise<BotRecord[]>;
+
+  abstract findBot(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<BotRecord | null>;
+
+  /**
+   * Fills the open invite slot whose invite hashes to `inviteHash`, binds it to `principalId`
+   * with a member token hashing to `tokenHash`, and appends a `join` event. Null when no open
+   * slot has that invite (unknown or already used).
+   */
+  abstract redeemInvite(
+    tenantId: TenantId,
+    inviteHash: string,
+    principalId: PrincipalId,
+    tokenHash: string,
+  ): Promise<{ seat: Seat; eventSeq: number } | null>;
+
+  /** The seat whose member token hashes to `tokenHash`, in any channel of the tenant. */
+  abstract findSeatByToken(tenantId: TenantId, tokenHash: string): Promise<Seat | null>;
+
+  /** Re-binds a seat to `principalId` (the old holder loses it; the token stays valid). */
+  abstract rebindSeat(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    slotId: SlotId,
+    principalId: PrincipalId,
+  ): Promise<void>;
+
+  /** The invite slots of a channel that `principalId` holds. */
+  abstract seatsOf(tenantId: TenantId, channelId: ChannelId, principalId: PrincipalId): Promise<Slot[]>;
+
+  /**
+   * Commits a member's public message and, when the channel has bots, the `message` event that
+   * tells them about it (`eventSeq` is null when it has none).
+   */
+  abstract appendMessage(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    draft: MessageDraft,
+  ): Promise<{ message: Message; eventSeq: number | null }>;
+
+  /** Commits an event with no message (a DM to a bot). */
+  abstract appendEvent(tenantId: TenantId, channelId: ChannelId, event: ChannelEventDraft): Promise<number>;
+
+  /** Messages after `cursor` that the slot may see (public, or private to it), oldest first. */
+  abstract listVisible(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    viewer: SlotId,
+    cursor: number,
+    limit: number,
+  ): Promise<Message[]>;
+
+  abstract findMessage(tenantId: TenantId, channelId: ChannelId, id: number): Promise<Message | null>;
+
+  /** Channels where the principal holds a seat or that it created, newest first. */
+  abstract listChannelsOf(tenantId: TenantId, principalId: PrincipalId, limit: number): Promise<ChannelSummary[]>;
+
+  /** Applies updates and appends their system message, all or nothing. */
+  abstract updateChannel(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    updates: readonly ChannelUpdate[],
+    notice: MessageDraft,
+  ): Promise<Channel>;
+
+  /** Events after `afterSeq` addressed to the bot (or to every bot), in order. */
+  abstract pendingEvents(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    botId: BotId,
+    afterSeq: number,
+    limit: number,
+  ): Promise<ChannelEvent[]>;
+
+  /** Bots of the tenant-wide store with events not yet committed; for recovery after a restart. */
+  abstract botsWithPendingEvents(): Promise<{ tenantId: TenantId; channelId: ChannelId }[]>;
+
+  /**
+   * Commits a hook's effects and moves the bot past `eventSeq`, idempotently keyed by
+   * (bot, event): false, with nothing written, when that event was already committed.
+   */
+  abstract commitBotEffects(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    botId: BotId,
+    eventSeq: number,
+    effects: BotEffectsCommit,
+  ): Promise<boolean>;
+}
