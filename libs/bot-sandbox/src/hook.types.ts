@@ -25,7 +25,7 @@ export interface PostEffect {
 export interface HookEffects {
   readonly posts: readonly PostEffect[];
   /** The new state; undefined when the hook never called `setState`. */
-  readonly state: Record<string, unknown> | undefined;
+  readonly state?: Record<string, unknown> | undefined;
   readonly logs: readonly string[];
 }
 

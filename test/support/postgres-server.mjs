@@ -1,27 +1,21 @@
+// A real PostgreSQL server for a test run, from the machine's installed binaries, in a temp
+// directory on a free port (DESIGN §2). As root it runs as the `postgres` user, as initdb requires.
+// Plain JavaScript: Jest loads global setup files without the project's transforms.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/**
- * A real PostgreSQL server for the test run, from the machine's installed binaries, in a temp
- * directory on a free port (DESIGN §2). As root it runs as the `postgres` user, as initdb requires.
- */
-export interface RunningPostgres {
-  readonly url: string;
-  readonly dataDir: string;
-  stop(): void;
-}
-
-export async function startPostgres(): Promise<RunningPostgres> {
+/** @returns {Promise<{ url: string, dataDir: string, stop(): void }>} */
+export async function startPostgres() {
   const bin = postgresBinDir();
   const port = await freePort();
   const root = mkdtempSync(join(tmpdir(), 'mp-pg-'));
   const dataDir = join(root, 'data');
   chmodSync(root, 0o777);
   const asRoot = process.getuid?.() === 0;
-  const run = (cmd: string, args: string[]) => {
+  const run = (cmd, args) => {
     const full = join(bin, cmd);
     const result = asRoot
       ? spawnSync('runuser', ['-u', 'postgres', '--', full, ...args], { encoding: 'utf8' })
@@ -38,7 +32,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
     join(root, 'postgres.log'),
     '-w',
     '-o',
-    `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+    `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300`,
     'start',
   ]);
   return {
@@ -54,9 +48,8 @@ export async function startPostgres(): Promise<RunningPostgres> {
   };
 }
 
-function postgresBinDir(): string {
-  const fromEnv = process.env['PG_BIN_DIR'];
-  if (fromEnv) return fromEnv;
+function postgresBinDir() {
+  if (process.env.PG_BIN_DIR) return process.env.PG_BIN_DIR;
   const base = '/usr/lib/postgresql';
   if (existsSync(base)) {
     const versions = readdirSync(base).sort((a, b) => Number(b) - Number(a));
@@ -70,7 +63,8 @@ function postgresBinDir(): string {
   throw new Error('PostgreSQL server binaries (initdb, pg_ctl) were not found; install postgresql or set PG_BIN_DIR.');
 }
 
-export function freePort(): Promise<number> {
+/** @returns {Promise<number>} a TCP port that was free a moment ago on 127.0.0.1 */
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

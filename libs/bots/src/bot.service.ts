@@ -1,0 +1,230 @@
+import { InvalidRequestError, taggedSha256 } from '#core';
+import type { BotId, ChannelId, TenantId } from '#core';
+import { looksLikePython } from '#bot-sandbox';
+import type { HookName, HookOutcome } from '#bot-sandbox';
+import { BotHost, memberRef, toMessageView } from '#channels';
+import type {
+  BotDefinition,
+  BotEffectsCommit,
+  BotPreparation,
+  BotRecord,
+  Channel,
+  ChannelEvent,
+  ChannelStore,
+  MessageDraft,
+} from '#channels';
+import type { EventBus } from '#events';
+import { DEFAULT_INLINE_MANIFEST, MANIFEST_MAX_BYTES, declaredManifest, manifestHash } from './bot-manifest.js';
+import type { BotLauncher } from './bot-launcher.js';
+import { presetNames, presetSource } from './presets.js';
+import { SerialLanes } from './serial-lanes.js';
+
+export interface BotServiceSettings {
+  /** How long a tool waits for the hooks it triggered (DESIGN §6, default 5 s). */
+  readonly settleTimeoutMs: number;
+}
+
+export interface BotServiceLogger {
+  error(message: string): void;
+}
+
+/**
+ * Runs the hook contract (DESIGN §6): for each bot, the channel's events in order, one hook at a
+ * time; each hook's effects committed in one transaction keyed by (bot, event). A failing hook
+ * commits only a visible `bot:error`. State lives in Postgres, so a restart resumes where the
+ * last committed event left off.
+ */
+export class BotService extends BotHost {
+  private readonly lanes = new SerialLanes();
+
+  constructor(
+    private readonly store: ChannelStore,
+    private readonly launcher: BotLauncher,
+    private readonly bus: EventBus,
+    private readonly settings: BotServiceSettings,
+    private readonly logger: BotServiceLogger,
+  ) {
+    super();
+  }
+
+  async prepare(spec: { code?: string | null; preset?: string | null }): Promise<BotPreparation> {
+    if (spec.code) return this.prepareInline(spec.code);
+    const name = spec.preset ?? '';
+    const source = presetSource(name);
+    if (source === null) {
+      return { ok: false, error: `Unknown bot_preset "${name.slice(0, 64)}"; available: ${presetNames().join(', ')}.` };
+    }
+    return this.define(source, `builtin://${name}`, {});
+  }
+
+  async settle(tenantId: TenantId, channelId: ChannelId, eventSeq: number): Promise<void> {
+    const bots = await this.store.listBots(tenantId, channelId);
+    const pending = bots.filter((bot) => bot.lastEventSeq < eventSeq);
+    if (pending.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.settings.settleTimeoutMs)));
+    try {
+      await Promise.race([Promise.all(pending.map((bot) => this.drain(tenantId, channelId, bot.botId))), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Resumes every bot that has uncommitted events, e.g. after a restart. */
+  async recover(): Promise<void> {
+    const channels = await this.store.botsWithPendingEvents();
+    await Promise.all(
+      channels.map(async ({ tenantId, channelId }) => {
+        for (const bot of await this.store.listBots(tenantId, channelId)) {
+          await this.drain(tenantId, channelId, bot.botId);
+        }
+      }),
+    );
+  }
+
+  private async prepareInline(code: string): Promise<BotPreparation> {
+    if (looksLikePython(code)) {
+      throw new InvalidRequestError(
+        'bot_code looks like Python. Bots here are JavaScript: an ES module whose default export is the bot class (Python bots come later).',
+      );
+    }
+    return this.define(code, 'inline', DEFAULT_INLINE_MANIFEST);
+  }
+
+  private async define(code: string, codeRef: string, defaults: Record<string, unknown>): Promise<BotPreparation> {
+    const inspected = await this.launcher.inspect(code);
+    if (!inspected.ok) return { ok: false, error: `The bot could not be loaded: ${inspected.error}` };
+    let name = 'CustomBot';
+    let version = '1.0';
+    let manifest: Record<string, unknown> = { ...defaults };
+    if (inspected.inspection.manifest) {
+      const declared = declaredManifest.safeParse(inspected.inspection.manifest);
+      if (!declared.success) {
+        const issue = declared.error.issues[0];
+        return { ok: false, error: `The bot's static manifest is invalid: ${issue?.path.join('.')} ${issue?.message}` };
+      }
+      const { name: declaredName, version: declaredVersion, ...rest } = declared.data;
+      name = declaredName ?? name;
+      version = declaredVersion ?? version;
+      manifest = { ...defaults, ...rest };
+    }
+    if (JSON.stringify(manifest).length > MANIFEST_MAX_BYTES) {
+      return { ok: false, error: `The bot's manifest is larger than ${MANIFEST_MAX_BYTES} bytes.` };
+    }
+    const definition: BotDefinition = {
+      name,
+      version,
+      manifest,
+      codeRef,
+      code,
+      codeHash: taggedSha256(code),
+      manifestHash: manifestHash(manifest),
+    };
+    return { ok: true, definition };
+  }
+
+  private drain(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<void> {
+    return this.lanes.schedule(`${tenantId}/${channelId}/${botId}`, async () => {
+      try {
+        await this.runPending(tenantId, channelId, botId);
+      } catch (error) {
+        // The events stay uncommitted and run again on the next settle or recovery.
+        this.logger.error(`bot ${botId} in ${channelId} stopped: ${(error as Error).message}`);
+      }
+    });
+  }
+
+  private async runPending(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<void> {
+    let bot = await this.store.findBot(tenantId, channelId, botId);
+    // Slot ids and labels never change after creation, so one read of the channel serves the run.
+    const channel = await this.store.findChannel(tenantId, channelId);
+    if (!bot || !channel) return;
+    for (;;) {
+      const events = await this.store.pendingEvents(tenantId, channelId, botId, bot.lastEventSeq, 32);
+      if (events.length === 0) return;
+      for (const event of events) {
+        const outcome = await this.runHook(channel, bot, event);
+        const commit = toCommit(channel, bot, event, outcome);
+        const committed = await this.store.commitBotEffects(tenantId, channelId, botId, event.seq, commit);
+        if (!committed) {
+          bot = await this.store.findBot(tenantId, channelId, botId);
+          if (!bot) return;
+          break;
+        }
+        this.bus.publishWake(tenantId, channelId);
+        bot = {
+          ...bot,
+          lastEventSeq: event.seq,
+          state: commit.state ?? bot.state,
+          stateVersion: commit.state ? bot.stateVersion + 1 : bot.stateVersion,
+        };
+      }
+    }
+  }
+
+  private async runHook(channel: Channel, bot: BotRecord, event: ChannelEvent): Promise<HookOutcome & { hook: HookName }> {
+    const call = await this.hookCall(channel, event);
+    const outcome = await this.launcher.run({
+      code: bot.code,
+      params: (bot.manifest['params'] as Record<string, unknown> | undefined) ?? {},
+      state: bot.state,
+      channelId: channel.id,
+      botId: bot.botId,
+      hook: call.hook,
+      args: call.args,
+      now: Date.now(),
+    });
+    return { ...outcome, hook: call.hook };
+  }
+
+  private async hookCall(channel: Channel, event: ChannelEvent): Promise<{ hook: HookName; args: unknown[] }> {
+    switch (event.type) {
+      case 'init':
+        return { hook: 'init', args: [] };
+      case 'join':
+        return { hook: 'join', args: [event.payload.member] };
+      case 'dm':
+        return { hook: 'private_message', args: [event.payload.member, event.payload.message] };
+      case 'message': {
+        const message = await this.store.findMessage(channel.tenantId, channel.id, event.payload.message_id);
+        if (!message) return { hook: 'message', args: [null] };
+        const slot = channel.slots.find((s) => memberRef(s.slotId) === message.sender);
+        const from = slot ? { slot_id: slot.slotId, label: slot.label } : null;
+        return { hook: 'message', args: [{ ...toMessageView(message), from }] };
+      }
+    }
+  }
+}
+
+/** Turns a hook outcome into what gets committed; any fault becomes one `bot:error` message. */
+function toCommit(
+  channel: Channel,
+  bot: BotRecord,
+  event: ChannelEvent,
+  outcome: HookOutcome & { hook: HookName },
+): BotEffectsCommit {
+  const sender = `bot:${bot.botId}`;
+  const failure = (error: string): BotEffectsCommit => ({
+    messages: [
+      {
+        sender,
+        kind: 'control',
+        body: { type: 'bot:error', bot_id: bot.botId, hook: outcome.hook, event_seq: event.seq, error },
+        toSlot: null,
+      },
+    ],
+    state: undefined,
+  });
+  if (!outcome.ok) return failure(outcome.error);
+  const { posts, state } = outcome.effects;
+  const unknownSlot = posts.find((post) => post.to_slot !== null && !channel.slots.some((s) => s.slotId === post.to_slot));
+  if (unknownSlot) return failure(`ctx.dm to unknown slot "${String(unknownSlot.to_slot).slice(0, 32)}"`);
+  const stateVersion = state ? bot.stateVersion + 1 : bot.stateVersion;
+  const messages: MessageDraft[] = posts.map((post) => ({
+    sender,
+    kind: post.kind,
+    body: { ...post.body, bot_id: bot.botId, state_version: stateVersion },
+    toSlot: post.to_slot as MessageDraft['toSlot'],
+  }));
+  return { messages, state };
+}

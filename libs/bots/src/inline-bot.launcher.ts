@@ -1,0 +1,26 @@
+import { IsolateSandbox } from '#bot-sandbox';
+import type { BotInspection, HookOutcome, HookRequest, SandboxLimits } from '#bot-sandbox';
+import { BotLauncher } from './bot-launcher.js';
+
+/** Runs hooks in isolates inside this process: the embedded default. */
+export class InlineBotLauncher extends BotLauncher {
+  private readonly sandbox: IsolateSandbox;
+
+  constructor(limits: SandboxLimits) {
+    super();
+    this.sandbox = new IsolateSandbox(limits);
+  }
+
+  inspect(code: string): Promise<{ ok: true; inspection: BotInspection } | { ok: false; error: string }> {
+    return this.sandbox.inspect(code);
+  }
+
+  run(request: HookRequest): Promise<HookOutcome> {
+    return this.sandbox.run(request);
+  }
+
+  close(): Promise<void> {
+    this.sandbox.dispose();
+    return Promise.resolve();
+  }
+}

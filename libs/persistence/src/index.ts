@@ -1,0 +1,4 @@
+export { Database } from './database.js';
+export type { DatabaseOptions } from './database.js';
+export { TypeOrmChannelStore } from './typeorm-channel.store.js';
+export { TypeOrmPrincipalStore, TypeOrmSessionStore } from './typeorm-session.store.js';

@@ -1,0 +1,518 @@
+import type { BotId, ChannelId, PrincipalId, SlotId, TenantId } from '#core';
+import { ChannelStore } from '#channels';
+import type {
+  BotEffectsCommit,
+  BotRecord,
+  Channel,
+  ChannelDraft,
+  ChannelEvent,
+  ChannelEventDraft,
+  ChannelSummary,
+  ChannelUpdate,
+  Message,
+  MessageDraft,
+  Seat,
+  Slot,
+} from '#channels';
+import { IsNull } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { BotEntity, ChannelEventEntity, MessageEntity, SlotEntity } from './entities/index.js';
+import type { JsonObject } from './entities/json.js';
+
+interface ChannelRow {
+  tenant_id: string;
+  id: string;
+  name: string;
+  created_by: string;
+  created_at: Date;
+  last_msg_id: number;
+}
+
+interface SlotRow {
+  channel_id: string;
+  slot_id: string;
+  kind: 'bot' | 'invite';
+  label: string;
+  admin: boolean;
+  principal_id: string | null;
+  bot_id: string | null;
+}
+
+interface MessageRow {
+  channel_id: string;
+  id: number;
+  sender: string;
+  kind: string;
+  body: Record<string, unknown>;
+  to_slot: string | null;
+  created_at: Date;
+}
+
+const SLOT_COLUMNS = 'channel_id, slot_id, kind, label, admin, principal_id, bot_id';
+const MESSAGE_COLUMNS = 'channel_id, id, sender, kind, body, to_slot, created_at';
+
+/**
+ * ChannelStore on TypeORM and PostgreSQL (or PGlite). Each method is one transaction, or one
+ * statement where a single statement can do the whole job (the hot path of posting a message).
+ * Per-channel counters on the channel row allocate message ids and event numbers; updating that
+ * row also serialises concurrent writers of one channel.
+ */
+export class TypeOrmChannelStore extends ChannelStore {
+  constructor(private readonly db: DataSource) {
+    super();
+  }
+
+  async countChannels(tenantId: TenantId): Promise<number> {
+    const [row] = await this.db.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM channels WHERE tenant_id = $1',
+      [tenantId],
+    );
+    return row?.n ?? 0;
+  }
+
+  async createChannel(tenantId: TenantId, draft: ChannelDraft): Promise<{ channel: Channel; lastEventSeq: number }> {
+    return this.db.transaction(async (em) => {
+      await em.query(
+        `INSERT INTO channels (tenant_id, id, name, created_by, last_msg_id, last_event_seq, active_bots)
+         VALUES ($1, $2, $3, $4, 0, $5, $6)`,
+        [tenantId, draft.id, draft.name, draft.createdBy, draft.events.length, draft.bots.length],
+      );
+      await em.getRepository(SlotEntity).insert(
+        draft.slots.map((slot, position) => ({
+          tenantId,
+          channelId: draft.id,
+          slotId: slot.slotId,
+          position,
+          kind: slot.kind,
+          label: slot.label,
+          admin: slot.admin,
+          inviteHash: slot.inviteHash,
+          memberTokenHash: null,
+          principalId: null,
+          botId: slot.botId,
+          filledAt: slot.botId ? new Date() : null,
+        })),
+      );
+      if (draft.bots.length > 0) {
+        await em.getRepository(BotEntity).insert(
+          draft.bots.map((bot) => ({
+            tenantId,
+            channelId: draft.id,
+            botId: bot.botId,
+            slotId: bot.slotId,
+            name: bot.name,
+            version: bot.version,
+            codeRef: bot.codeRef,
+            code: bot.code,
+            codeHash: bot.codeHash,
+            manifest: bot.manifest as JsonObject,
+            manifestHash: bot.manifestHash,
+            state: {},
+            stateVersion: 0,
+            lastEventSeq: 0,
+            removedAt: null,
+          })),
+        );
+      }
+      await insertMessages(em, tenantId, draft.id, draft.messages);
+      if (draft.events.length > 0) {
+        await em.getRepository(ChannelEventEntity).insert(
+          draft.events.map((event, index) => ({
+            tenantId,
+            channelId: draft.id,
+            seq: index + 1,
+            type: event.type,
+            botId: event.botId,
+            payload: event.payload as JsonObject,
+          })),
+        );
+      }
+      const channel = await readChannel(em, tenantId, draft.id);
+      if (!channel) throw new Error('channel vanished inside its own transaction');
+      return { channel, lastEventSeq: draft.events.length };
+    });
+  }
+
+  findChannel(tenantId: TenantId, channelId: ChannelId): Promise<Channel | null> {
+    return readChannel(this.db.manager, tenantId, channelId);
+  }
+
+  async listBots(tenantId: TenantId, channelId: ChannelId): Promise<BotRecord[]> {
+    const rows = await this.db.getRepository(BotEntity).find({
+      where: { tenantId, channelId, removedAt: IsNull() },
+      order: { slotId: 'ASC' },
+    });
+    return rows.map(toBotRecord);
+  }
+
+  async findBot(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<BotRecord | null> {
+    const row = await this.db.getRepository(BotEntity).findOne({ where: { tenantId, channelId, botId } });
+    return row && row.removedAt === null ? toBotRecord(row) : null;
+  }
+
+  async redeemInvite(
+    tenantId: TenantId,
+    inviteHash: string,
+    principalId: PrincipalId,
+    tokenHash: string,
+  ): Promise<{ seat: Seat; eventSeq: number } | null> {
+    return this.db.transaction(async (em) => {
+      const [row] = await em.query<SlotRow[]>(
+        `WITH filled AS (
+           UPDATE slots SET principal_id = $3, member_token_hash = $4, invite_hash = NULL, filled_at = now()
+           WHERE tenant_id = $1 AND invite_hash = $2 AND kind = 'invite' AND principal_id IS NULL
+           RETURNING ${SLOT_COLUMNS}
+         ) SELECT * FROM filled`,
+        [tenantId, inviteHash, principalId, tokenHash],
+      );
+      if (!row) return null;
+      const slot = toSlot(row);
+      const eventSeq = await appendEvent(
+        em,
+        tenantId,
+        row.channel_id as ChannelId,
+        { type: 'join', botId: null, payload: { member: { slot_id: slot.slotId, label: slot.label } } },
+        true,
+      );
+      return { seat: { channelId: row.channel_id as ChannelId, slot }, eventSeq: eventSeq ?? 0 };
+    });
+  }
+
+  async findSeatByToken(tenantId: TenantId, tokenHash: string): Promise<Seat | null> {
+    const [row] = await this.db.query<SlotRow[]>(
+      `SELECT ${SLOT_COLUMNS} FROM slots WHERE tenant_id = $1 AND member_token_hash = $2`,
+      [tenantId, tokenHash],
+    );
+    return row ? { channelId: row.channel_id as ChannelId, slot: toSlot(row) } : null;
+  }
+
+  async rebindSeat(tenantId: TenantId, channelId: ChannelId, slotId: SlotId, principalId: PrincipalId): Promise<void> {
+    await this.db.query(
+      'UPDATE slots SET principal_id = $4 WHERE tenant_id = $1 AND channel_id = $2 AND slot_id = $3',
+      [tenantId, channelId, slotId, principalId],
+    );
+  }
+
+  async seatsOf(tenantId: TenantId, channelId: ChannelId, principalId: PrincipalId): Promise<Slot[]> {
+    const rows = await this.db.query<SlotRow[]>(
+      `SELECT ${SLOT_COLUMNS} FROM slots
+       WHERE tenant_id = $1 AND channel_id = $2 AND principal_id = $3 ORDER BY position`,
+      [tenantId, channelId, principalId],
+    );
+    return rows.map(toSlot);
+  }
+
+  async appendMessage(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    draft: MessageDraft,
+  ): Promise<{ message: Message; eventSeq: number | null }> {
+    // One statement, so one round trip: allocate the id (locking the channel row), insert the
+    // message, and record the bot event when the channel has bots.
+    const [row] = await this.db.query<(MessageRow & { event_seq: number | null })[]>(
+      `WITH c AS (
+         UPDATE channels
+         SET last_msg_id = last_msg_id + 1,
+             last_event_seq = last_event_seq + CASE WHEN active_bots > 0 THEN 1 ELSE 0 END
+         WHERE tenant_id = $1 AND id = $2
+         RETURNING last_msg_id, last_event_seq, active_bots
+       ), m AS (
+         INSERT INTO messages (tenant_id, channel_id, id, sender, kind, body, to_slot)
+         SELECT $1, $2, c.last_msg_id, $3, $4, $5::jsonb, $6 FROM c
+         RETURNING ${MESSAGE_COLUMNS}
+       ), e AS (
+         INSERT INTO channel_events (tenant_id, channel_id, seq, type, bot_id, payload)
+         SELECT $1, $2, c.last_event_seq, 'message', NULL, jsonb_build_object('message_id', c.last_msg_id)
+         FROM c WHERE c.active_bots > 0
+         RETURNING seq
+       )
+       SELECT m.*, (SELECT seq FROM e) AS event_seq FROM m`,
+      [tenantId, channelId, draft.sender, draft.kind, JSON.stringify(draft.body), draft.toSlot],
+    );
+    if (!row) throw new Error('the channel to post in does not exist');
+    return { message: toMessage(row), eventSeq: row.event_seq };
+  }
+
+  async appendEvent(tenantId: TenantId, channelId: ChannelId, event: ChannelEventDraft): Promise<number> {
+    const seq = await appendEvent(this.db.manager, tenantId, channelId, event, false);
+    if (seq === null) throw new Error('the channel for the event does not exist');
+    return seq;
+  }
+
+  async listVisible(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    viewer: SlotId,
+    cursor: number,
+    limit: number,
+  ): Promise<Message[]> {
+    const rows = await this.db.query<MessageRow[]>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages
+       WHERE tenant_id = $1 AND channel_id = $2 AND id > $3 AND (to_slot IS NULL OR to_slot = $4)
+       ORDER BY id LIMIT $5`,
+      [tenantId, channelId, cursor, viewer, limit],
+    );
+    return rows.map(toMessage);
+  }
+
+  async findMessage(tenantId: TenantId, channelId: ChannelId, id: number): Promise<Message | null> {
+    const [row] = await this.db.query<MessageRow[]>(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE tenant_id = $1 AND channel_id = $2 AND id = $3`,
+      [tenantId, channelId, id],
+    );
+    return row ? toMessage(row) : null;
+  }
+
+  async listChannelsOf(tenantId: TenantId, principalId: PrincipalId, limit: number): Promise<ChannelSummary[]> {
+    const channels = await this.db.query<ChannelRow[]>(
+      `SELECT c.tenant_id, c.id, c.name, c.created_by, c.created_at, c.last_msg_id FROM channels c
+       WHERE c.tenant_id = $1 AND (c.created_by = $2 OR EXISTS (
+         SELECT 1 FROM slots s WHERE s.tenant_id = c.tenant_id AND s.channel_id = c.id AND s.principal_id = $2))
+       ORDER BY c.created_at DESC, c.id LIMIT $3`,
+      [tenantId, principalId, limit],
+    );
+    if (channels.length === 0) return [];
+    const ids = channels.map((c) => c.id);
+    const slots = await this.db.query<SlotRow[]>(
+      `SELECT ${SLOT_COLUMNS} FROM slots WHERE tenant_id = $1 AND channel_id = ANY($2) ORDER BY position`,
+      [tenantId, ids],
+    );
+    const bots = await this.db.query<{ channel_id: string; bot_id: string }[]>(
+      `SELECT channel_id, bot_id FROM bots
+       WHERE tenant_id = $1 AND channel_id = ANY($2) AND removed_at IS NULL ORDER BY slot_id`,
+      [tenantId, ids],
+    );
+    return channels.map((row) => ({
+      channel: toChannel(row, slots.filter((s) => s.channel_id === row.id)),
+      messageCount: row.last_msg_id,
+      botIds: bots.filter((b) => b.channel_id === row.id).map((b) => b.bot_id as BotId),
+    }));
+  }
+
+  async updateChannel(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    updates: readonly ChannelUpdate[],
+    notice: MessageDraft,
+  ): Promise<Channel> {
+    return this.db.transaction(async (em) => {
+      for (const update of updates) {
+        switch (update.type) {
+          case 'rename':
+            await em.query('UPDATE channels SET name = $3 WHERE tenant_id = $1 AND id = $2', [
+              tenantId,
+              channelId,
+              update.name,
+            ]);
+            break;
+          case 'set_admin':
+            await em.query('UPDATE slots SET admin = $4 WHERE tenant_id = $1 AND channel_id = $2 AND slot_id = $3', [
+              tenantId,
+              channelId,
+              update.slotId,
+              update.admin,
+            ]);
+            break;
+          case 'remove_bot': {
+            const removed = await em.query<unknown[]>(
+              `WITH r AS (
+                 UPDATE bots SET removed_at = now()
+                 WHERE tenant_id = $1 AND channel_id = $2 AND bot_id = $3 AND removed_at IS NULL
+                 RETURNING bot_id
+               ) SELECT * FROM r`,
+              [tenantId, channelId, update.botId],
+            );
+            if (removed.length > 0) {
+              await em.query('UPDATE slots SET bot_id = NULL WHERE tenant_id = $1 AND channel_id = $2 AND bot_id = $3', [
+                tenantId,
+                channelId,
+                update.botId,
+              ]);
+              await em.query('UPDATE channels SET active_bots = active_bots - 1 WHERE tenant_id = $1 AND id = $2', [
+                tenantId,
+                channelId,
+              ]);
+            }
+            break;
+          }
+        }
+      }
+      await insertMessages(em, tenantId, channelId, [notice]);
+      const channel = await readChannel(em, tenantId, channelId);
+      if (!channel) throw new Error('the channel to update does not exist');
+      return channel;
+    });
+  }
+
+  async pendingEvents(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    botId: BotId,
+    afterSeq: number,
+    limit: number,
+  ): Promise<ChannelEvent[]> {
+    const rows = await this.db.query<
+      { seq: number; type: ChannelEvent['type']; bot_id: string | null; payload: never; created_at: Date }[]
+    >(
+      `SELECT seq, type, bot_id, payload, created_at FROM channel_events
+       WHERE tenant_id = $1 AND channel_id = $2 AND seq > $3 AND (bot_id IS NULL OR bot_id = $4)
+       ORDER BY seq LIMIT $5`,
+      [tenantId, channelId, afterSeq, botId, limit],
+    );
+    return rows.map(
+      (row) =>
+        ({ seq: row.seq, type: row.type, botId: row.bot_id, payload: row.payload, createdAt: row.created_at }) as ChannelEvent,
+    );
+  }
+
+  async botsWithPendingEvents(): Promise<{ tenantId: TenantId; channelId: ChannelId }[]> {
+    const rows = await this.db.query<{ tenant_id: string; channel_id: string }[]>(
+      `SELECT DISTINCT b.tenant_id, b.channel_id FROM bots b
+       JOIN channels c ON c.tenant_id = b.tenant_id AND c.id = b.channel_id
+       WHERE b.removed_at IS NULL AND b.last_event_seq < c.last_event_seq`,
+    );
+    return rows.map((row) => ({ tenantId: row.tenant_id as TenantId, channelId: row.channel_id as ChannelId }));
+  }
+
+  async commitBotEffects(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    botId: BotId,
+    eventSeq: number,
+    effects: BotEffectsCommit,
+  ): Promise<boolean> {
+    return this.db.transaction(async (em) => {
+      const state = effects.state === undefined ? null : JSON.stringify(effects.state);
+      const advanced = await em.query<unknown[]>(
+        `WITH b AS (
+           UPDATE bots
+           SET last_event_seq = $4,
+               state = COALESCE($5::jsonb, state),
+               state_version = state_version + CASE WHEN $5::jsonb IS NULL THEN 0 ELSE 1 END
+           WHERE tenant_id = $1 AND channel_id = $2 AND bot_id = $3 AND last_event_seq < $4 AND removed_at IS NULL
+           RETURNING bot_id
+         ) SELECT * FROM b`,
+        [tenantId, channelId, botId, eventSeq, state],
+      );
+      if (advanced.length === 0) return false;
+      await insertMessages(em, tenantId, channelId, effects.messages);
+      return true;
+    });
+  }
+}
+
+async function readChannel(em: EntityManager, tenantId: TenantId, channelId: ChannelId): Promise<Channel | null> {
+  const [row] = await em.query<ChannelRow[]>(
+    'SELECT tenant_id, id, name, created_by, created_at, last_msg_id FROM channels WHERE tenant_id = $1 AND id = $2',
+    [tenantId, channelId],
+  );
+  if (!row) return null;
+  const slots = await em.query<SlotRow[]>(
+    `SELECT ${SLOT_COLUMNS} FROM slots WHERE tenant_id = $1 AND channel_id = $2 ORDER BY position`,
+    [tenantId, channelId],
+  );
+  return toChannel(row, slots);
+}
+
+/** Inserts messages with the channel's next ids, in order. */
+async function insertMessages(
+  em: EntityManager,
+  tenantId: TenantId,
+  channelId: ChannelId,
+  drafts: readonly MessageDraft[],
+): Promise<void> {
+  if (drafts.length === 0) return;
+  const [counter] = await em.query<{ last_msg_id: number }[]>(
+    `WITH c AS (
+       UPDATE channels SET last_msg_id = last_msg_id + $3 WHERE tenant_id = $1 AND id = $2 RETURNING last_msg_id
+     ) SELECT * FROM c`,
+    [tenantId, channelId, drafts.length],
+  );
+  if (!counter) throw new Error('the channel for the messages does not exist');
+  const first = counter.last_msg_id - drafts.length + 1;
+  await em.getRepository(MessageEntity).insert(
+    drafts.map((draft, index) => ({
+      tenantId,
+      channelId,
+      id: first + index,
+      sender: draft.sender,
+      kind: draft.kind,
+      body: draft.body as JsonObject,
+      toSlot: draft.toSlot,
+    })),
+  );
+}
+
+/** Appends an event; with `onlyIfBots`, only when the channel has bots (else returns null). */
+async function appendEvent(
+  em: EntityManager,
+  tenantId: TenantId,
+  channelId: ChannelId,
+  event: ChannelEventDraft,
+  onlyIfBots: boolean,
+): Promise<number | null> {
+  const [row] = await em.query<{ seq: number }[]>(
+    `WITH c AS (
+       UPDATE channels SET last_event_seq = last_event_seq + 1
+       WHERE tenant_id = $1 AND id = $2 AND (NOT $6 OR active_bots > 0)
+       RETURNING last_event_seq
+     )
+     INSERT INTO channel_events (tenant_id, channel_id, seq, type, bot_id, payload)
+     SELECT $1, $2, c.last_event_seq, $3, $4, $5::jsonb FROM c
+     RETURNING seq`,
+    [tenantId, channelId, event.type, event.botId, JSON.stringify(event.payload), onlyIfBots],
+  );
+  return row?.seq ?? null;
+}
+
+function toChannel(row: ChannelRow, slots: SlotRow[]): Channel {
+  return {
+    tenantId: row.tenant_id as TenantId,
+    id: row.id as ChannelId,
+    name: row.name,
+    createdAt: row.created_at,
+    createdBy: row.created_by as PrincipalId,
+    slots: slots.map(toSlot),
+  };
+}
+
+function toSlot(row: SlotRow): Slot {
+  return {
+    slotId: row.slot_id as SlotId,
+    kind: row.kind,
+    label: row.label,
+    admin: row.admin,
+    botId: row.bot_id as BotId | null,
+    principalId: row.principal_id as PrincipalId | null,
+  };
+}
+
+function toMessage(row: MessageRow): Message {
+  return {
+    id: row.id,
+    channelId: row.channel_id as ChannelId,
+    sender: row.sender,
+    kind: row.kind,
+    body: row.body,
+    ts: row.created_at,
+    toSlot: row.to_slot as SlotId | null,
+  };
+}
+
+function toBotRecord(row: BotEntity): BotRecord {
+  return {
+    botId: row.botId as BotId,
+    slotId: row.slotId as SlotId,
+    name: row.name,
+    version: row.version,
+    manifest: row.manifest,
+    codeRef: row.codeRef,
+    code: row.code,
+    codeHash: row.codeHash,
+    manifestHash: row.manifestHash,
+    state: row.state,
+    stateVersion: row.stateVersion,
+    lastEventSeq: row.lastEventSeq,
+    createdAt: row.createdAt,
+  };
+}

@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import { randomId, sha256Hex } from '#core';
+import type { PrincipalId, TenantId } from '#core';
+import { PrincipalStore, SessionStore } from '#auth';
+import type { Principal } from '#auth';
+import type { DataSource } from 'typeorm';
+import { McpSessionEntity, PrincipalEntity } from './entities/index.js';
+
+/** MCP sessions in Postgres, looked up by the SHA-256 of their id. */
+export class TypeOrmSessionStore extends SessionStore {
+  constructor(private readonly db: DataSource) {
+    super();
+  }
+
+  async open(principal: Principal): Promise<string> {
+    const id = randomUUID();
+    await this.db.getRepository(McpSessionEntity).insert({
+      idHash: sha256Hex(id),
+      tenantId: principal.tenantId,
+      principalId: principal.id,
+    });
+    return id;
+  }
+
+  async find(sessionId: string): Promise<Principal | null> {
+    const row = await this.db.getRepository(McpSessionEntity).findOne({ where: { idHash: sha256Hex(sessionId) } });
+    if (!row) return null;
+    return {
+      tenantId: row.tenantId as TenantId,
+      id: row.principalId as PrincipalId,
+      kind: 'anonymous',
+      transient: false,
+    };
+  }
+
+  async close(sessionId: string): Promise<boolean> {
+    const result = await this.db.getRepository(McpSessionEntity).delete({ idHash: sha256Hex(sessionId) });
+    return (result.affected ?? 0) > 0;
+  }
+}
+
+export class TypeOrmPrincipalStore extends PrincipalStore {
+  constructor(private readonly db: DataSource) {
+    super();
+  }
+
+  async createAnonymous(tenantId: TenantId): Promise<Principal> {
+    const id = randomId('prn_', 22) as PrincipalId;
+    await this.db.getRepository(PrincipalEntity).insert({ tenantId, id, kind: 'anonymous' });
+    return { tenantId, id, kind: 'anonymous', transient: false };
+  }
+}

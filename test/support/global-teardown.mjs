@@ -1,0 +1,4 @@
+export default function globalTeardown() {
+  globalThis.__mpPostgres?.stop();
+  globalThis.__mpPostgres = undefined;
+}

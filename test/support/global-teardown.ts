@@ -1,3 +1,0 @@
-export default function globalTeardown(): void {
-  (globalThis as { __mpPostgres?: { stop(): void } }).__mpPostgres?.stop();
-}
