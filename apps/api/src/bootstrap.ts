@@ -1,0 +1,35 @@
+import { Logger } from '@nestjs/common';
+import type { INestApplication, LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import express from 'express';
+import { AppModule } from './app.module.js';
+import type { AppConfig } from './config/app.config.js';
+
+const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
+
+/** REST bodies: bot code is at most 256 KiB, so 1 MiB leaves room for JSON escaping. */
+const REST_BODY_LIMIT = '1mb';
+
+/**
+ * Builds the HTTP application for a configuration. MCP reads its own bodies (its errors must be
+ * JSON-RPC); REST gets Express's JSON parser.
+ */
+export async function createApp(config: AppConfig): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+  });
+  app.disable('x-powered-by');
+  app.use('/api', express.json({ limit: REST_BODY_LIMIT }));
+  app.enableShutdownHooks();
+  return app;
+}
+
+export async function startServer(config: AppConfig): Promise<INestApplication> {
+  const app = await createApp(config);
+  await app.listen(config.port, config.host);
+  const where = config.databaseUrl ? 'PostgreSQL' : `PGlite in ${config.dataDir}`;
+  new Logger('App').log(`listening on ${config.host}:${config.port} (${config.publicUrl}/mcp), data in ${where}`);
+  return app;
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** Every environment variable the API reads; each is documented in the README's table. */
+const environment = z.object({
+  PORT: int(0, 65_535, 8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PUBLIC_URL: z.url({ error: 'must be an absolute http(s) URL' }).optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DB_POOL_SIZE: int(1, 200, 10),
+  ALLOWED_ORIGINS: z.string().default(''),
+  BOT_LAUNCHER: z.enum(['inline'], { error: 'must be "inline" (process and kubernetes come later)' }).default('inline'),
+  BOT_HOOK_TIMEOUT_MS: int(10, 60_000, 5_000),
+  BOT_MEMORY_MB: int(8, 4_096, 64),
+  BOT_OUTPUT_MAX_BYTES: int(1_024, 16 * 1024 * 1024, 256 * 1024),
+  BOT_SETTLE_TIMEOUT_MS: int(0, 60_000, 5_000),
+  MESSAGE_RATE_PER_MINUTE: int(1, 1_000_000, 120),
+  MESSAGE_RATE_BURST: int(1, 1_000_000, 30),
+  LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+});
+
+/** The API's configuration, parsed once at boot (STYLE principle 7). */
+export class AppConfig {
+  readonly port: number;
+  readonly host: string;
+  /** The server's public base URL, without a trailing slash. */
+  readonly publicUrl: string;
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly dbPoolSize: number;
+  /** Origins allowed besides the public URL's and loopback ones (DNS-rebinding guard). */
+  readonly allowedOrigins: readonly string[];
+  readonly botLauncher: 'inline';
+  readonly botHookTimeoutMs: number;
+  readonly botMemoryMb: number;
+  readonly botOutputMaxBytes: number;
+  readonly botSettleTimeoutMs: number;
+  readonly messageRatePerMinute: number;
+  readonly messageRateBurst: number;
+  readonly logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+
+  constructor(values: z.infer<typeof environment>) {
+    this.port = values.PORT;
+    this.host = values.HOST;
+    this.publicUrl = (values.PUBLIC_URL ?? `http://localhost:${values.PORT}`).replace(/\/+$/, '');
+    this.databaseUrl = values.DATABASE_URL;
+    this.dataDir = values.DATA_DIR;
+    this.dbPoolSize = values.DB_POOL_SIZE;
+    this.allowedOrigins = values.ALLOWED_ORIGINS.split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean);
+    this.botLauncher = values.BOT_LAUNCHER;
+    this.botHookTimeoutMs = values.BOT_HOOK_TIMEOUT_MS;
+    this.botMemoryMb = values.BOT_MEMORY_MB;
+    this.botOutputMaxBytes = values.BOT_OUTPUT_MAX_BYTES;
+    this.botSettleTimeoutMs = values.BOT_SETTLE_TIMEOUT_MS;
+    this.messageRatePerMinute = values.MESSAGE_RATE_PER_MINUTE;
+    this.messageRateBurst = values.MESSAGE_RATE_BURST;
+    this.logLevel = values.LOG_LEVEL;
+  }
+}
+
+/** A setting that cannot be used; the message names the variable and what it must be. */
+export class ConfigError extends Error {}
+
+/**
+ * Parses the environment. Empty strings count as unset, so `FOO=` in a shell or a chart does
+ * not turn into a bad value.
+ */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = environment.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return new AppConfig(parsed.data);
+}

@@ -1,0 +1,123 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Logger } from '@nestjs/common';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { DEFAULT_TENANT_ID, PrincipalStore, SessionStore, transientPrincipal } from '#auth';
+import type { Principal } from '#auth';
+import { ChannelService } from '#channels';
+import { createMcpServer } from './mcp-server.factory.js';
+import type { OriginPolicy } from './origin-policy.js';
+
+/** Largest JSON-RPC request body accepted (bot code is at most 256 KiB). */
+export const MCP_BODY_LIMIT_BYTES = 1024 * 1024;
+
+type JsonRpcMessage = { method?: unknown };
+
+/**
+ * MCP Streamable HTTP, every request self-contained (DESIGN §4): a fresh server and transport per
+ * request, sessions only as a stored principal hint. A missing `Mcp-Session-Id` is accepted; an
+ * unknown one gets 404 so clients re-initialise; each request is answered on its own response.
+ */
+export class McpHttpHandler {
+  private readonly logger = new Logger('Mcp');
+
+  constructor(
+    private readonly channels: ChannelService,
+    private readonly sessions: SessionStore,
+    private readonly principals: PrincipalStore,
+    private readonly origins: OriginPolicy,
+  ) {}
+
+  async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.checkOrigin(req, res)) return;
+    const body = await readJsonBody(req, MCP_BODY_LIMIT_BYTES);
+    if (!body.ok) return sendJsonRpcError(res, body.status, body.code, body.message);
+
+    const messages = (Array.isArray(body.value) ? body.value : [body.value]) as JsonRpcMessage[];
+    const initializing = messages.some((message) => message?.method === 'initialize');
+    const principal = await this.principalFor(req, res, initializing);
+    if (!principal) return sendJsonRpcError(res, 404, -32001, 'Session not found: initialize a new session.');
+
+    const enableJsonResponse = negotiateAccept(req);
+    const server = createMcpServer({ caller: { principal }, channels: this.channels });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse });
+    res.on('close', () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body.value);
+  }
+
+  /** No standalone server-to-client stream: this server never sends unsolicited messages. */
+  get(req: IncomingMessage, res: ServerResponse): void {
+    if (!this.checkOrigin(req, res)) return;
+    res.setHeader('Allow', 'POST, DELETE');
+    sendJsonRpcError(res, 405, -32000, 'Method not allowed: this server has no GET stream; POST requests instead.');
+  }
+
+  async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.checkOrigin(req, res)) return;
+    const sessionId = header(req, 'mcp-session-id');
+    if (!sessionId) return sendJsonRpcError(res, 400, -32000, 'Mcp-Session-Id header is required to end a session.');
+    if (!(await this.sessions.close(sessionId))) return sendJsonRpcError(res, 404, -32001, 'Session not found.');
+    res.writeHead(200).end();
+  }
+
+  private checkOrigin(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.origins.allows(header(req, 'origin'))) return true;
+    this.logger.warn(`refused a request from origin ${header(req, 'origin')?.slice(0, 100)}`);
+    sendJsonRpcError(res, 403, -32000, 'Forbidden: this Origin may not use the server.');
+    return false;
+  }
+
+  /** The session's principal; a new session on initialize; a transient one with no session. */
+  private async principalFor(req: IncomingMessage, res: ServerResponse, initializing: boolean): Promise<Principal | null> {
+    if (initializing) {
+      const principal = await this.principals.createAnonymous(DEFAULT_TENANT_ID);
+      res.setHeader('Mcp-Session-Id', await this.sessions.open(principal));
+      return principal;
+    }
+    const sessionId = header(req, 'mcp-session-id');
+    if (sessionId) return this.sessions.find(sessionId);
+    return transientPrincipal(DEFAULT_TENANT_ID);
+  }
+}
+
+/**
+ * Replies in SSE when the client accepts it, else in JSON (spec/compat.md: the original's clients
+ * parse SSE). The SDK transport insists on both media types, so the header is completed to match.
+ */
+function negotiateAccept(req: IncomingMessage): boolean {
+  const accept = header(req, 'accept') ?? '';
+  const sse = accept.includes('text/event-stream');
+  req.headers['accept'] = 'application/json, text/event-stream';
+  return !sse;
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+type BodyResult = { ok: true; value: unknown } | { ok: false; status: number; code: number; message: string };
+
+async function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return { ok: false, status: 413, code: -32600, message: `Request body larger than ${limit} bytes.` };
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+  } catch {
+    return { ok: false, status: 400, code: -32700, message: 'Parse error: the body is not valid JSON.' };
+  }
+}
+
+function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
+  res
+    .writeHead(status, { 'Content-Type': 'application/json' })
+    .end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}

@@ -1,0 +1,103 @@
+import { Logger } from '@nestjs/common';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListResourcesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { InvalidRequestError } from '#core';
+import { z } from 'zod';
+import { describeInputError } from '../errors/describe-input-error.js';
+import { toDomainError } from '../errors/error-mapping.js';
+import { DOC_RESOURCES } from './resources/docs.resources.js';
+import type { ToolContext, ToolDefinition } from './tool.js';
+import { TOOLS } from './tools/index.js';
+
+const SERVER_INFO = { name: 'mcp-multiplayer', version: '0.1.0' };
+
+const INSTRUCTIONS =
+  'Shared channels for agents, refereed by bots whose code you can read. Read doc://quick-start first. ' +
+  'After join_channel, pass your rejoin_token as member_token on every call for that channel.';
+
+/** tools/list entries, computed once: JSON Schema of each tool's input (what the client sends). */
+const TOOL_LIST: Tool[] = TOOLS.map((tool) => {
+  const { $schema: _dialect, ...inputSchema } = z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' });
+  return {
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: { ...inputSchema, type: 'object' } as Tool['inputSchema'],
+    annotations: { title: tool.title, ...tool.annotations },
+  };
+});
+
+const TOOLS_BY_NAME = new Map(TOOLS.map((tool) => [tool.name, tool]));
+
+const logger = new Logger('McpTools');
+
+/**
+ * A fresh MCP server for one HTTP request: nothing is shared between clients, so one client's
+ * request can never be answered on another's response (CVE-2026-25536).
+ */
+export function createMcpServer(context: Omit<ToolContext, 'signal'>): Server {
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
+    instructions: INSTRUCTIONS,
+  });
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOL_LIST }));
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const tool = TOOLS_BY_NAME.get(request.params.name);
+    if (!tool) {
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name.slice(0, 128)}`);
+    }
+    return callTool(tool, { ...context, signal: extra.signal }, request.params.arguments ?? {});
+  });
+  server.setRequestHandler(ListResourcesRequestSchema, () => ({
+    resources: DOC_RESOURCES.map(({ uri, name, title, description }) => ({
+      uri,
+      name,
+      title,
+      description,
+      mimeType: 'text/markdown',
+    })),
+  }));
+  server.setRequestHandler(ReadResourceRequestSchema, (request) => {
+    const doc = DOC_RESOURCES.find((resource) => resource.uri === request.params.uri);
+    if (!doc) throw new McpError(ErrorCode.InvalidParams, `Unknown resource: ${request.params.uri.slice(0, 200)}`);
+    return { contents: [{ uri: doc.uri, mimeType: 'text/markdown', text: doc.text }] };
+  });
+  return server;
+}
+
+/**
+ * Runs a tool and shapes its answer as spec/compat.md says: the compact JSON of the result in
+ * `content[0].text` and the same object in `structuredContent`; failures as `isError` results
+ * whose text starts with the stable code.
+ */
+export async function callTool(tool: ToolDefinition, ctx: ToolContext, args: unknown): Promise<CallToolResult> {
+  const parsed = tool.input.safeParse(args);
+  if (!parsed.success) {
+    return errorResult(tool.name, new InvalidRequestError(describeInputError(parsed.error)));
+  }
+  try {
+    const result = await tool.run(ctx, parsed.data);
+    const text = tool.text ? tool.text(result) : JSON.stringify(result);
+    return { content: [{ type: 'text', text }], structuredContent: result as Record<string, unknown> };
+  } catch (thrown) {
+    const { error, unexpected } = toDomainError(thrown);
+    if (unexpected) logger.error(`${tool.name} failed`, thrown instanceof Error ? thrown.stack : String(thrown));
+    return errorResult(tool.name, error);
+  }
+}
+
+function errorResult(toolName: string, error: { code: string; message: string }): CallToolResult {
+  return {
+    isError: true,
+    content: [{ type: 'text', text: `Error calling tool '${toolName}': ${error.code}: ${error.message}` }],
+    structuredContent: { error: { code: error.code, message: error.message } },
+  };
+}

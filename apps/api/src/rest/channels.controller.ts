@@ -1,0 +1,126 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { DEFAULT_TENANT_ID, transientPrincipal } from '#auth';
+import {
+  ChannelService,
+  botCodeInput,
+  channelInfoInput,
+  createChannelInput,
+  dmBotInput,
+  joinChannelInput,
+  postMessageInput,
+  syncMessagesInput,
+  updateChannelInput,
+} from '#channels';
+import type { Caller } from '#channels';
+import type { z } from 'zod';
+
+/**
+ * REST over the same services and schemas as the MCP tools. Until OAuth lands every request is a
+ * transient anonymous principal; a member acts through its token, sent as `X-Member-Token` or as
+ * `member_token` in the body or query.
+ */
+@Controller('api/v1')
+export class ChannelsController {
+  constructor(private readonly channels: ChannelService) {}
+
+  @Get('health')
+  health(): { result: string } {
+    return { result: `Multiplayer server healthy at ${new Date().toISOString()}` };
+  }
+
+  @Post('channels')
+  @HttpCode(201)
+  create(@Req() req: IncomingMessage, @Body() body: unknown) {
+    return this.channels.createChannel(caller(), parse(createChannelInput, req, body));
+  }
+
+  @Get('channels')
+  list() {
+    return this.channels.listChannels(caller());
+  }
+
+  @Post('channels/join')
+  @HttpCode(200)
+  join(@Req() req: IncomingMessage, @Body() body: unknown) {
+    return this.channels.joinChannel(caller(), parse(joinChannelInput, req, body));
+  }
+
+  @Get('channels/:channelId')
+  info(@Req() req: IncomingMessage, @Param('channelId') channelId: string, @Query() query: unknown) {
+    return this.channels.getChannelInfo(caller(), parse(channelInfoInput, req, query, { channel_id: channelId }));
+  }
+
+  @Patch('channels/:channelId')
+  update(@Req() req: IncomingMessage, @Param('channelId') channelId: string, @Body() body: unknown) {
+    return this.channels.updateChannel(caller(), parse(updateChannelInput, req, body, { channel_id: channelId }));
+  }
+
+  @Post('channels/:channelId/messages')
+  @HttpCode(201)
+  post(@Req() req: IncomingMessage, @Param('channelId') channelId: string, @Body() body: unknown) {
+    return this.channels.postMessage(caller(), parse(postMessageInput, req, body, { channel_id: channelId }));
+  }
+
+  @Get('channels/:channelId/messages')
+  sync(
+    @Req() req: IncomingMessage,
+    @Res({ passthrough: true }) res: ServerResponse,
+    @Param('channelId') channelId: string,
+    @Query() query: Record<string, unknown>,
+  ) {
+    const numeric = { ...query, ...numbers(query, ['cursor', 'timeout_ms']) };
+    const input = parse(syncMessagesInput, req, numeric, { channel_id: channelId });
+    return this.channels.syncMessages(caller(), input, closedSignal(res));
+  }
+
+  @Post('channels/:channelId/bots/:botId/dm')
+  @HttpCode(200)
+  dm(
+    @Req() req: IncomingMessage,
+    @Param('channelId') channelId: string,
+    @Param('botId') botId: string,
+    @Body() body: unknown,
+  ) {
+    return this.channels.dmBot(caller(), parse(dmBotInput, req, body, { channel_id: channelId, bot_id: botId }));
+  }
+
+  @Get('channels/:channelId/bots/:botId/code')
+  code(
+    @Req() req: IncomingMessage,
+    @Param('channelId') channelId: string,
+    @Param('botId') botId: string,
+    @Query() query: unknown,
+  ) {
+    return this.channels.getBotCode(caller(), parse(botCodeInput, req, query, { channel_id: channelId, bot_id: botId }));
+  }
+}
+
+function caller(): Caller {
+  return { principal: transientPrincipal(DEFAULT_TENANT_ID) };
+}
+
+/** Merges path values over the body or query, adds the member token header, and validates. */
+function parse<S extends z.ZodType>(schema: S, req: IncomingMessage, source: unknown, path: object = {}): z.output<S> {
+  const base = typeof source === 'object' && source !== null && !Array.isArray(source) ? source : {};
+  const token = req.headers['x-member-token'];
+  const memberToken = typeof token === 'string' && token ? { member_token: token } : {};
+  return schema.parse({ ...memberToken, ...base, ...path });
+}
+
+/** Query strings carry numbers as text; whole decimal numbers become numbers, anything else stays for zod to reject. */
+function numbers(query: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = query[key];
+    if (typeof value === 'string' && /^-?\d{1,15}$/.test(value)) out[key] = Number(value);
+  }
+  return out;
+}
+
+/** Aborts when the response closes, so a long poll stops when its client goes away. */
+function closedSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => controller.abort());
+  return controller.signal;
+}
