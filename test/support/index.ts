@@ -1,3 +1,5 @@
+// What library integration tests may use. End-to-end helpers (test-app, mcp-client) import the
+// API application and are imported by test/e2e directly, so libraries never reach apps.
+export { freePort } from './free-port.js';
 export { createTestDatabase } from './test-database.js';
 export type { Engine, TestDatabase } from './test-database.js';
-export { freePort } from './free-port.js';

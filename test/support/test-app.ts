@@ -1,0 +1,54 @@
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import { createApp } from '../../apps/api/src/bootstrap.js';
+import { loadConfig } from '../../apps/api/src/config/app.config.js';
+import { freePort } from './free-port.js';
+import { createTestDatabase } from './test-database.js';
+import type { Engine, TestDatabase } from './test-database.js';
+
+/** A real API server on a free port, over a fresh database of one engine. */
+export interface TestApp {
+  readonly url: string;
+  readonly database: TestDatabase;
+  /** Stops the server and starts a new one on the same port and database, as a restart would. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(
+  options: { engine?: Engine; env?: Record<string, string> } = {},
+): Promise<TestApp> {
+  const database = await createTestDatabase(options.engine ?? 'postgres');
+  const port = await freePort();
+  const config = loadConfig({
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: database.dataDir,
+    DATABASE_URL: database.url,
+    LOG_LEVEL: 'error',
+    BOT_HOOK_TIMEOUT_MS: '1000',
+    MESSAGE_RATE_PER_MINUTE: '100000',
+    MESSAGE_RATE_BURST: '10000',
+    ...options.env,
+  });
+  let app: INestApplication | null = await listen(config);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    database,
+    async restart() {
+      await app?.close();
+      app = await listen(config);
+    },
+    async close() {
+      await app?.close();
+      app = null;
+      await database.drop();
+    },
+  };
+}
+
+async function listen(config: ReturnType<typeof loadConfig>): Promise<INestApplication> {
+  const app = await createApp(config);
+  await app.listen(config.port, config.host);
+  return app;
+}
