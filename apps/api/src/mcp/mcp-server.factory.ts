@@ -5,7 +5,6 @@ import {
   ErrorCode,
   ListResourcesRequestSchema,
   ListToolsRequestSchema,
-  McpError,
   ReadResourceRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
@@ -52,7 +51,7 @@ export function createMcpServer(context: Omit<ToolContext, 'signal'>): Server {
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const tool = TOOLS_BY_NAME.get(request.params.name);
     if (!tool) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name.slice(0, 128)}`);
+      throw invalidParams(`Unknown tool: ${request.params.name.slice(0, 128)}`);
     }
     return callTool(tool, { ...context, signal: extra.signal }, request.params.arguments ?? {});
   });
@@ -67,7 +66,7 @@ export function createMcpServer(context: Omit<ToolContext, 'signal'>): Server {
   }));
   server.setRequestHandler(ReadResourceRequestSchema, (request) => {
     const doc = DOC_RESOURCES.find((resource) => resource.uri === request.params.uri);
-    if (!doc) throw new McpError(ErrorCode.InvalidParams, `Unknown resource: ${request.params.uri.slice(0, 200)}`);
+    if (!doc) throw invalidParams(`Unknown resource: ${request.params.uri.slice(0, 200)}`, { uri: request.params.uri });
     return { contents: [{ uri: doc.uri, mimeType: 'text/markdown', text: doc.text }] };
   });
   return server;
@@ -92,6 +91,14 @@ export async function callTool(tool: ToolDefinition, ctx: ToolContext, args: unk
     if (unexpected) logger.error(`${tool.name} failed`, thrown instanceof Error ? thrown.stack : String(thrown));
     return errorResult(tool.name, error);
   }
+}
+
+/**
+ * A JSON-RPC -32602 error. Not McpError: its message already carries "MCP error -32602:", which the
+ * client would prefix a second time.
+ */
+function invalidParams(message: string, data?: unknown): Error {
+  return Object.assign(new Error(message), { code: ErrorCode.InvalidParams, data });
 }
 
 function errorResult(toolName: string, error: { code: string; message: string }): CallToolResult {

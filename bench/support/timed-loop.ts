@@ -1,0 +1,60 @@
+import { sleep } from './stats.js';
+
+export interface LoopOptions {
+  /** Time given to JIT, connection pools and caches before counting starts. */
+  readonly warmupMs: number;
+  readonly durationMs: number;
+}
+
+export const DEFAULT_LOOP: LoopOptions = { warmupMs: 1_000, durationMs: 5_000 };
+
+export interface LoopResult {
+  readonly calls: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+}
+
+/**
+ * Runs `workers` closed loops of `op` at once (each waits for its previous call, as an agent
+ * does) and counts the calls that finish inside the measured window. The first failure stops
+ * every loop and is rethrown: a benchmark that measures errors measures nothing.
+ */
+export async function runClosedLoops(
+  workers: number,
+  op: (worker: number) => Promise<void>,
+  options: LoopOptions = DEFAULT_LOOP,
+): Promise<LoopResult> {
+  // Shared with the loops, which change it from their own callbacks.
+  const run: { phase: 'warmup' | 'measure' | 'stop'; calls: number; failure: unknown } = {
+    phase: 'warmup',
+    calls: 0,
+    failure: null,
+  };
+  const stopped = () => run.phase === 'stop';
+  const loops = Array.from({ length: workers }, async (_, worker) => {
+    try {
+      while (!stopped()) {
+        await op(worker);
+        if (run.phase === 'measure') run.calls += 1;
+      }
+    } catch (error) {
+      run.failure ??= error;
+      run.phase = 'stop';
+    }
+  });
+  await sleepUnlessStopped(options.warmupMs, stopped);
+  if (!stopped()) run.phase = 'measure';
+  const start = performance.now();
+  await sleepUnlessStopped(options.durationMs, stopped);
+  const calls = run.calls;
+  const seconds = (performance.now() - start) / 1000;
+  run.phase = 'stop';
+  await Promise.all(loops);
+  if (run.failure !== null) throw run.failure;
+  return { calls, seconds, perSecond: calls / seconds };
+}
+
+async function sleepUnlessStopped(ms: number, stopped: () => boolean): Promise<void> {
+  const end = performance.now() + ms;
+  while (!stopped() && performance.now() < end) await sleep(Math.min(50, end - performance.now()));
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Runs the official MCP conformance suite (@modelcontextprotocol/conformance, server scenarios of
+# spec 2025-11-25) against a freshly started API on a free port with a throw-away DATA_DIR
+# (embedded PGlite, since DATABASE_URL is unset).
+#
+# Exits non-zero when a scenario fails that is not listed in test/conformance/expected-failures.txt,
+# or when a listed scenario now passes (stale entry), or when the server does not come up.
+# Unattended: no prompts, stdin is never read. Node 24 is used through scripts/with-node24.sh.
+#
+# Environment (all optional):
+#   CONFORMANCE_VERSION  conformance package version (default: the pinned one below)
+#   CONFORMANCE_SPEC     spec version to filter scenarios by (default 2025-11-25)
+#   CONFORMANCE_SUITE    all | active | pending (default all: active + the suite's pending scenarios)
+#   CONFORMANCE_PATHS    endpoint paths to test, space separated (default "/mcp /")
+#   CONFORMANCE_OUT      output directory (default .tmp/conformance/<timestamp>)
+#   CONFORMANCE_BUILD    auto | always | never (default auto: build when dist is missing or older than sources)
+#   CONFORMANCE_TIMEOUT  seconds to wait for the server to answer (default 90)
+#   CONFORMANCE_ALLOWLIST allow-list file (default test/conformance/expected-failures.txt)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+n24="$root/scripts/with-node24.sh"
+
+version="${CONFORMANCE_VERSION:-0.1.16}"
+spec="${CONFORMANCE_SPEC:-2025-11-25}"
+suite="${CONFORMANCE_SUITE:-all}"
+paths="${CONFORMANCE_PATHS:-/mcp /}"
+build="${CONFORMANCE_BUILD:-auto}"
+wait_s="${CONFORMANCE_TIMEOUT:-90}"
+allow="${CONFORMANCE_ALLOWLIST:-$root/test/conformance/expected-failures.txt}"
+out="${CONFORMANCE_OUT:-$root/.tmp/conformance/$(date -u +%Y%m%dT%H%M%SZ)}"
+main_js="$root/dist/apps/api/src/main.js"
+
+export npm_config_yes=true npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+exec </dev/null
+mkdir -p "$out"
+log() { echo "conformance: $*" >&2; }
+
+# Runs the pinned conformance CLI (npx fetches it once into the npm cache).
+conformance() { "$n24" npx --yes "@modelcontextprotocol/conformance@${version}" "$@"; }
+
+# --- allow-list: one scenario per line, each with a '# reason'; converted to the tool's YAML baseline
+baseline="$out/expected-failures.yml"
+echo "server:" >"$baseline"
+bad=0
+while IFS= read -r line || [ -n "$line" ]; do
+  name="$(printf '%s' "${line%%#*}" | tr -d '[:space:]')"
+  [ -z "$name" ] && continue
+  case "$line" in
+    *"#"*[![:space:]]*) ;;
+    *) log "expected-failures.txt: '$name' has no '# reason' comment"; bad=1 ;;
+  esac
+  echo "  - $name" >>"$baseline"
+done <"$allow"
+
+known="$(conformance list --server --spec-version "$spec" 2>/dev/null | sed -n 's/^  - \([^ ]*\).*/\1/p')"
+[ -n "$known" ] || { log "could not list the suite's scenarios"; exit 1; }
+for name in $(sed -n 's/^  - //p' "$baseline"); do
+  grep -qx -- "$name" <<<"$known" || { log "expected-failures.txt: unknown scenario '$name'"; bad=1; }
+done
+[ "$bad" -eq 0 ] || exit 1
+
+# --- build when needed
+if [ "$build" = always ] || { [ "$build" = auto ] && {
+  [ ! -f "$main_js" ] ||
+    [ -n "$(find apps libs package.json tsconfig.json tsconfig.build.json -newer "$main_js" -type f -print -quit)" ]
+}; }; then
+  log "building"
+  "$n24" npm run build >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; log "build failed"; exit 1; }
+fi
+[ -f "$main_js" ] || { log "$main_js is missing (CONFORMANCE_BUILD=$build)"; exit 1; }
+
+# --- start the server on a free port with a temporary data directory
+port="$("$n24" node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+data_dir="$(mktemp -d "${TMPDIR:-/tmp}/mcp-conformance-data.XXXXXX")"
+server_pid=""
+stop_server() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  server_pid=""
+  rm -rf "$data_dir"
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+log "starting the server on 127.0.0.1:$port (DATA_DIR=$data_dir), log: $out/server.log"
+env -u DATABASE_URL DATA_DIR="$data_dir" HOST=127.0.0.1 PORT="$port" LOG_LEVEL="${LOG_LEVEL:-warn}" \
+  "$n24" node --no-node-snapshot --enable-source-maps "$main_js" >"$out/server.log" 2>&1 &
+server_pid=$!
+
+base="http://127.0.0.1:$port"
+if ! "$n24" node -e '
+  const [url, seconds, pid] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
+  const deadline = Date.now() + seconds * 1000;
+  const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  (async () => {
+    while (Date.now() < deadline && alive()) {
+      try { if ((await fetch(url)).ok) process.exit(0); } catch {}
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    process.exit(1);
+  })();' "$base/" "$wait_s" "$server_pid"; then
+  log "the server exited or did not answer on $base/ within ${wait_s}s; its log:"
+  cat "$out/server.log" >&2
+  exit 1
+fi
+
+# --- run the suite once per endpoint path
+rc=0
+for path in $paths; do
+  tag="$(printf '%s' "$path" | tr -c 'A-Za-z0-9' '_' | sed 's/^_*$/root/; s/^_//')"
+  dir="$out/$tag"
+  mkdir -p "$dir"
+  log "running @modelcontextprotocol/conformance@$version (suite $suite, spec $spec) against $base$path"
+  set +e
+  conformance server --url "$base$path" --suite "$suite" --spec-version "$spec" \
+    --expected-failures "$baseline" -o "$dir/results" 2>&1 | tee "$dir/output.txt"
+  status=${PIPESTATUS[0]}
+  set -e
+  echo "--- per scenario ($path) ---"
+  "$n24" node "$root/test/conformance/report.mjs" "$dir/results" "$allow" "$dir/" "conformance $path" || true
+  [ "$status" -eq 0 ] || rc=1
+done
+
+stop_server
+if [ "$rc" -eq 0 ]; then
+  log "OK: every failing scenario is allow-listed. Results in $out"
+else
+  log "FAILED: unexpected failures or stale allow-list entries (see above). Results in $out"
+fi
+exit "$rc"
