@@ -5,7 +5,17 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const jest = require.resolve('jest/bin/jest');
-const flags = ['--experimental-vm-modules', '--no-node-snapshot', '--no-warnings=ExperimentalWarning'];
-const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...flags].join(' ').trim() };
-const result = spawnSync(process.execPath, [...flags, jest, ...process.argv.slice(2)], { stdio: 'inherit', env });
+const flags = [
+  '--experimental-vm-modules',
+  '--no-node-snapshot',
+  '--no-warnings=ExperimentalWarning',
+];
+const env = {
+  ...process.env,
+  NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...flags].join(' ').trim(),
+};
+const result = spawnSync(process.execPath, [...flags, jest, ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  env,
+});
 process.exit(result.status ?? 1);

@@ -26,7 +26,11 @@ describe('channels over MCP', () => {
 
   beforeAll(async () => {
     app = await startTestApp();
-    [host, a, b] = await Promise.all([connectAgent(app.url), connectAgent(app.url), connectAgent(app.url)]);
+    [host, a, b] = await Promise.all([
+      connectAgent(app.url),
+      connectAgent(app.url),
+      connectAgent(app.url),
+    ]);
   });
 
   afterAll(async () => {
@@ -47,8 +51,15 @@ describe('channels over MCP', () => {
 
   it('commits an inline bot reply before post_message returns, with a higher id', async () => {
     const { channelId } = await channelWithEcho();
-    const posted = await a.call<{ msg_id: number; ts: string }>('post_message', { channel_id: channelId, body: 'hello' });
-    const page = await a.call<SyncResult>('sync_messages', { channel_id: channelId, cursor: posted.msg_id, timeout_ms: 0 });
+    const posted = await a.call<{ msg_id: number; ts: string }>('post_message', {
+      channel_id: channelId,
+      body: 'hello',
+    });
+    const page = await a.call<SyncResult>('sync_messages', {
+      channel_id: channelId,
+      cursor: posted.msg_id,
+      timeout_ms: 0,
+    });
     expect(page.messages).toHaveLength(1);
     expect(page.messages[0]).toMatchObject({
       sender: 'bot:bot_CustomBot_0',
@@ -61,9 +72,11 @@ describe('channels over MCP', () => {
 
   it('stores text bodies as {text}, empty ones as {}, and keeps object bodies', async () => {
     const { channelId } = await channelWithEcho();
-    const ids = [];
+    const ids: number[] = [];
     for (const body of ['plain', '', { move: 'e4' }]) {
-      ids.push((await a.call<{ msg_id: number }>('post_message', { channel_id: channelId, body })).msg_id);
+      ids.push(
+        (await a.call<{ msg_id: number }>('post_message', { channel_id: channelId, body })).msg_id,
+      );
     }
     const mine = (await readAll(a, channelId)).filter((m) => ids.includes(m.id));
     expect(mine.map((m) => m.body)).toEqual([{ text: 'plain' }, {}, { move: 'e4' }]);
@@ -72,34 +85,65 @@ describe('channels over MCP', () => {
 
   it('keeps cursor rules: never moves without new visible messages, view only when empty', async () => {
     const { channelId, joinB } = await channelWithEcho();
-    const first = await a.call<SyncResult>('sync_messages', { channel_id: channelId, cursor: null, timeout_ms: 0 });
+    const first = await a.call<SyncResult>('sync_messages', {
+      channel_id: channelId,
+      cursor: null,
+      timeout_ms: 0,
+    });
     expect(first.messages.length).toBeGreaterThan(0);
     expect(first.view).toBeNull();
     expect(first.cursor).toBe(first.messages.at(-1)?.id);
 
-    const idle = await a.call<SyncResult>('sync_messages', { channel_id: channelId, cursor: first.cursor, timeout_ms: 0 });
+    const idle = await a.call<SyncResult>('sync_messages', {
+      channel_id: channelId,
+      cursor: first.cursor,
+      timeout_ms: 0,
+    });
     expect(idle).toMatchObject({ messages: [], cursor: first.cursor });
     expect(idle.view).toMatchObject({ channel_id: channelId });
 
     // A private reply to b is invisible to a: a's cursor stays put.
-    await b.call('dm_bot', { channel_id: channelId, bot_id: 'bot_CustomBot_0', message: 'psst', member_token: joinB.rejoin_token });
-    const afterDm = await a.call<SyncResult>('sync_messages', { channel_id: channelId, cursor: first.cursor, timeout_ms: 0 });
+    await b.call('dm_bot', {
+      channel_id: channelId,
+      bot_id: 'bot_CustomBot_0',
+      message: 'psst',
+      member_token: joinB.rejoin_token,
+    });
+    const afterDm = await a.call<SyncResult>('sync_messages', {
+      channel_id: channelId,
+      cursor: first.cursor,
+      timeout_ms: 0,
+    });
     expect(afterDm).toMatchObject({ messages: [], cursor: first.cursor });
     const forB = await readAll(b, channelId);
     expect(forB.at(-1)).toMatchObject({ to_slot: 's2', body: { secret: 'psst' } });
 
     // Past the end is not an error: nothing to see yet.
-    const ahead = await a.call<SyncResult>('sync_messages', { channel_id: channelId, cursor: 10_000, timeout_ms: 0 });
+    const ahead = await a.call<SyncResult>('sync_messages', {
+      channel_id: channelId,
+      cursor: 10_000,
+      timeout_ms: 0,
+    });
     expect(ahead).toMatchObject({ messages: [], cursor: 10_000 });
   });
 
   it('long-polls: a waiting sync returns as soon as another member posts', async () => {
     const { channelId } = await channelWithEcho();
-    const start = await a.call<SyncResult>('sync_messages', { channel_id: channelId, timeout_ms: 0 });
+    const start = await a.call<SyncResult>('sync_messages', {
+      channel_id: channelId,
+      timeout_ms: 0,
+    });
     const cursor = start.cursor;
-    const waiting = a.call<SyncResult>('sync_messages', { channel_id: channelId, cursor, timeout_ms: 20_000 });
+    const waiting = a.call<SyncResult>('sync_messages', {
+      channel_id: channelId,
+      cursor,
+      timeout_ms: 20_000,
+    });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const posted = await b.call<{ msg_id: number }>('post_message', { channel_id: channelId, body: 'wake up' });
+    const posted = await b.call<{ msg_id: number }>('post_message', {
+      channel_id: channelId,
+      body: 'wake up',
+    });
     const woken = await waiting;
     expect(woken.messages[0]).toMatchObject({ id: posted.msg_id, body: { text: 'wake up' } });
     expect(woken.cursor).toBeGreaterThan(cursor);
@@ -112,11 +156,21 @@ describe('channels over MCP', () => {
     });
     const x = await a.call<Joined>('join_channel', { invite_code: created.invites[0] });
     const y = await a.call<Joined>('join_channel', { invite_code: created.invites[1] });
-    const ambiguous = await toolError(a.call('post_message', { channel_id: created.channel_id, body: 'who am I' }));
+    const ambiguous = await toolError(
+      a.call('post_message', { channel_id: created.channel_id, body: 'who am I' }),
+    );
     expect(ambiguous.code).toBe('AMBIGUOUS_MEMBER');
     expect(ambiguous.text).toMatch(/member_token/);
-    await a.call('post_message', { channel_id: created.channel_id, body: 'as y', member_token: y.rejoin_token });
-    await a.call('post_message', { channel_id: created.channel_id, body: 'as x', member_token: x.rejoin_token });
+    await a.call('post_message', {
+      channel_id: created.channel_id,
+      body: 'as y',
+      member_token: y.rejoin_token,
+    });
+    await a.call('post_message', {
+      channel_id: created.channel_id,
+      body: 'as x',
+      member_token: x.rejoin_token,
+    });
     const messages = await readAll(a, created.channel_id, x.rejoin_token);
     expect(messages.map((m) => [m.sender, m.body['text']])).toEqual([
       ['member:s1', 'as y'],
@@ -128,17 +182,31 @@ describe('channels over MCP', () => {
     const { channelId, joinA } = await channelWithEcho();
     const newSession = await connectAgent(app.url, 'a-again');
     try {
-      const rejoined = await newSession.call<Joined>('join_channel', { invite_code: joinA.rejoin_token });
-      expect(rejoined).toMatchObject({ channel_id: channelId, slot_id: joinA.slot_id, rejoin_token: joinA.rejoin_token });
-      await newSession.call('post_message', { channel_id: channelId, body: 'from the new session' });
-      const lost = await toolError(a.call('post_message', { channel_id: channelId, body: 'old session' }));
+      const rejoined = await newSession.call<Joined>('join_channel', {
+        invite_code: joinA.rejoin_token,
+      });
+      expect(rejoined).toMatchObject({
+        channel_id: channelId,
+        slot_id: joinA.slot_id,
+        rejoin_token: joinA.rejoin_token,
+      });
+      await newSession.call('post_message', {
+        channel_id: channelId,
+        body: 'from the new session',
+      });
+      const lost = await toolError(
+        a.call('post_message', { channel_id: channelId, body: 'old session' }),
+      );
       expect(lost.code).toBe('NOT_MEMBER');
       // The token itself still names the seat, from anywhere.
-      await a.call('post_message', { channel_id: channelId, body: 'with token', member_token: joinA.rejoin_token });
-      const info = await newSession.call<{ view: { slots: { slot_id: string; filled_by: string | null }[] } }>(
-        'get_channel_info',
-        { channel_id: channelId },
-      );
+      await a.call('post_message', {
+        channel_id: channelId,
+        body: 'with token',
+        member_token: joinA.rejoin_token,
+      });
+      const info = await newSession.call<{
+        view: { slots: { slot_id: string; filled_by: string | null }[] };
+      }>('get_channel_info', { channel_id: channelId });
       expect(info.view.slots.find((s) => s.slot_id === joinA.slot_id)?.filled_by).toBe('member:s1');
     } finally {
       await newSession.close();
@@ -161,7 +229,9 @@ describe('channels over MCP', () => {
     const { channelId } = await channelWithEcho();
     const outsider = await connectAgent(app.url, 'outsider');
     try {
-      const mine = await a.call<{ channels: { channel_id: string }[]; total_channels: number }>('list_channels');
+      const mine = await a.call<{ channels: { channel_id: string }[]; total_channels: number }>(
+        'list_channels',
+      );
       expect(mine.channels.map((c) => c.channel_id)).toContain(channelId);
       expect(mine.total_channels).toBe(mine.channels.length);
       expect(await outsider.call('list_channels')).toEqual({ channels: [], total_channels: 0 });
@@ -179,29 +249,52 @@ describe('channels over MCP', () => {
     const boss = await a.call<Joined>('join_channel', { invite_code: created.invites[0] });
     const guest = await b.call<Joined>('join_channel', { invite_code: created.invites[1] });
     const refused = await toolError(
-      b.call('update_channel', { channel_id: created.channel_id, ops: [{ type: 'rename', name: 'mine' }], member_token: guest.rejoin_token }),
+      b.call('update_channel', {
+        channel_id: created.channel_id,
+        ops: [{ type: 'rename', name: 'mine' }],
+        member_token: guest.rejoin_token,
+      }),
     );
     expect(refused.code).toBe('NOT_ADMIN');
     const badOp = await toolError(
-      a.call('update_channel', { channel_id: created.channel_id, ops: [{ type: 'explode' }], member_token: boss.rejoin_token }),
+      a.call('update_channel', {
+        channel_id: created.channel_id,
+        ops: [{ type: 'explode' }],
+        member_token: boss.rejoin_token,
+      }),
     );
     expect(badOp.text).toMatch(/BAD_OP: explode/);
     const updated = await a.call<{ view: { name: string }; bots: unknown[] }>('update_channel', {
       channel_id: created.channel_id,
-      ops: [{ type: 'rename', name: 'renamed' }, { type: 'remove_bot', bot_id: 'bot_CustomBot_0' }],
+      ops: [
+        { type: 'rename', name: 'renamed' },
+        { type: 'remove_bot', bot_id: 'bot_CustomBot_0' },
+      ],
       member_token: boss.rejoin_token,
     });
     expect(updated).toMatchObject({ view: { name: 'renamed' }, bots: [] });
-    const posted = await b.call<{ msg_id: number }>('post_message', { channel_id: created.channel_id, body: 'anyone?' });
-    const after = await b.call<SyncResult>('sync_messages', { channel_id: created.channel_id, cursor: posted.msg_id, timeout_ms: 0 });
+    const posted = await b.call<{ msg_id: number }>('post_message', {
+      channel_id: created.channel_id,
+      body: 'anyone?',
+    });
+    const after = await b.call<SyncResult>('sync_messages', {
+      channel_id: created.channel_id,
+      cursor: posted.msg_id,
+      timeout_ms: 0,
+    });
     expect(after.messages).toEqual([]);
-    const notice = (await readAll(b, created.channel_id)).find((m) => m.body['type'] === 'channel_updated');
+    const notice = (await readAll(b, created.channel_id)).find(
+      (m) => m.body['type'] === 'channel_updated',
+    );
     expect(notice).toMatchObject({ sender: 'system', body: { by: 'member:s1' } });
   });
 
   it('lists the doc resources and serves them', async () => {
     const listed = await a.client.listResources();
-    expect(listed.resources.map((r) => r.uri).sort()).toEqual(['doc://messages', 'doc://quick-start']);
+    expect(listed.resources.map((r) => r.uri).sort()).toEqual([
+      'doc://messages',
+      'doc://quick-start',
+    ]);
     const doc = await a.client.readResource({ uri: 'doc://quick-start' });
     expect(doc.contents[0]).toMatchObject({ mimeType: 'text/markdown' });
     expect(JSON.stringify(doc.contents[0])).toContain('member_token');
@@ -222,12 +315,19 @@ describe('channels over MCP', () => {
       'update_channel',
     ]);
     const byName = new Map(tools.map((t) => [t.name, t]));
-    expect(byName.get('join_channel')?.description).toMatch(/keep the rejoin_token and pass it as member_token/);
+    expect(byName.get('join_channel')?.description).toMatch(
+      /keep the rejoin_token and pass it as member_token/,
+    );
     expect(byName.get('sync_messages')?.annotations?.readOnlyHint).toBe(true);
     expect(byName.get('update_channel')?.annotations?.destructiveHint).toBe(true);
     expect(byName.get('post_message')?.inputSchema.properties).toHaveProperty('member_token');
     const health = await a.raw('health_check');
-    expect(health.content[0]).toMatchObject({ type: 'text', text: expect.stringMatching(/^Multiplayer server healthy at \d{4}-/) });
-    expect(health.structuredContent).toEqual({ result: (health.content[0] as { text: string }).text });
+    expect(health.content[0]).toMatchObject({
+      type: 'text',
+      text: expect.stringMatching(/^Multiplayer server healthy at \d{4}-/),
+    });
+    expect(health.structuredContent).toEqual({
+      result: (health.content[0] as { text: string }).text,
+    });
   });
 });

@@ -15,7 +15,11 @@ class ConnectorLikeClient {
       jsonrpc: '2.0',
       id: 1,
       method: 'initialize',
-      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'connector', version: '1' } },
+      params: {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'connector', version: '1' },
+      },
     });
     await res.json();
     await this.post({ jsonrpc: '2.0', method: 'notifications/initialized' });
@@ -23,16 +27,26 @@ class ConnectorLikeClient {
   }
 
   /** A tool call on its own HTTP request, with no session id, always id 1. */
-  async call(name: string, args: Record<string, unknown>): Promise<{ isError?: boolean; text: string; data: any }> {
+  async call(
+    name: string,
+    args: Record<string, unknown>,
+  ): Promise<{ isError?: boolean; text: string; data: any }> {
     await this.initialize();
     const res = await this.post(
       { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } },
       { 'MCP-Protocol-Version': '2025-06-18' },
     );
     expect(res.status).toBe(200);
-    const reply = (await res.json()) as { id: number; result: { isError?: boolean; content: { text: string }[]; structuredContent: unknown } };
+    const reply = (await res.json()) as {
+      id: number;
+      result: { isError?: boolean; content: { text: string }[]; structuredContent: unknown };
+    };
     expect(reply.id).toBe(1);
-    return { isError: reply.result.isError, text: reply.result.content[0]?.text ?? '', data: reply.result.structuredContent };
+    return {
+      isError: reply.result.isError,
+      text: reply.result.content[0]?.text ?? '',
+      data: reply.result.structuredContent,
+    };
   }
 
   post(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
@@ -70,7 +84,10 @@ describe('a connector-like client that keeps no session', () => {
     const seatB = (await chatgpt.call('join_channel', { invite_code: inviteB })).data;
 
     // Without its token a session-less client is nobody.
-    const anonymous = await claude.call('post_message', { channel_id: created.data.channel_id, body: '50' });
+    const anonymous = await claude.call('post_message', {
+      channel_id: created.data.channel_id,
+      body: '50',
+    });
     expect(anonymous.isError).toBe(true);
     expect(anonymous.text).toMatch(/^Error calling tool 'post_message': NOT_MEMBER: /);
 
@@ -85,7 +102,11 @@ describe('a connector-like client that keeps no session', () => {
     for (let move = 0; move < 20 && !ended; move++) {
       const { client, token } = players[move % 2]!;
       const guess = Math.floor((lo + hi) / 2);
-      const posted = await client.call('post_message', { channel_id: created.data.channel_id, body: String(guess), member_token: token });
+      const posted = await client.call('post_message', {
+        channel_id: created.data.channel_id,
+        body: String(guess),
+        member_token: token,
+      });
       expect(posted.isError).toBeFalsy();
       const sync = await client.call('sync_messages', {
         channel_id: created.data.channel_id,
@@ -95,7 +116,8 @@ describe('a connector-like client that keeps no session', () => {
       });
       cursor = sync.data.cursor;
       for (const message of sync.data.messages as { body: Record<string, unknown> }[]) {
-        if (message.body['type'] === 'violation') throw new Error(`violation: ${JSON.stringify(message.body)}`);
+        if (message.body['type'] === 'violation')
+          throw new Error(`violation: ${JSON.stringify(message.body)}`);
         if (message.body['type'] === 'judge' && message.body['guess'] === guess) {
           if (message.body['result'] === 'high') hi = guess - 1;
           if (message.body['result'] === 'low') lo = guess + 1;
@@ -114,10 +136,21 @@ describe('a connector-like client that keeps no session', () => {
       names.map((name) =>
         client
           .post(
-            { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create_channel', arguments: { name, slots: ['invite:a'] } } },
+            {
+              jsonrpc: '2.0',
+              id: 1,
+              method: 'tools/call',
+              params: { name: 'create_channel', arguments: { name, slots: ['invite:a'] } },
+            },
             { 'MCP-Protocol-Version': '2025-06-18' },
           )
-          .then((res) => res.json() as Promise<{ id: number; result: { structuredContent: { view: { name: string } } } }>),
+          .then(
+            (res) =>
+              res.json() as Promise<{
+                id: number;
+                result: { structuredContent: { view: { name: string } } };
+              }>,
+          ),
       ),
     );
     expect(results.map((r) => r.result.structuredContent.view.name)).toEqual(names);
@@ -128,13 +161,26 @@ describe('a connector-like client that keeps no session', () => {
   it('answers SSE when the client accepts it, as the original’s clients expect', async () => {
     const res = await fetch(`${app.url}/`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'health_check', arguments: {} } }),
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 7,
+        method: 'tools/call',
+        params: { name: 'health_check', arguments: {} },
+      }),
     });
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const data = (await res.text()).split('\n').find((line) => line.startsWith('data: '));
     const reply = JSON.parse(data!.slice('data: '.length));
-    expect(reply).toMatchObject({ id: 7, result: { content: [{ type: 'text', text: expect.stringMatching(/^Multiplayer server healthy/) }] } });
+    expect(reply).toMatchObject({
+      id: 7,
+      result: {
+        content: [{ type: 'text', text: expect.stringMatching(/^Multiplayer server healthy/) }],
+      },
+    });
   });
 
   it('gives 404 to an unknown session id, 403 to a foreign Origin and 405 to GET', async () => {
@@ -144,11 +190,18 @@ describe('a connector-like client that keeps no session', () => {
       { 'Mcp-Session-Id': 'not-a-session', 'MCP-Protocol-Version': '2025-06-18' },
     );
     expect(unknown.status).toBe(404);
-    const foreign = await client.post({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { Origin: 'https://evil.example' });
+    const foreign = await client.post(
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      { Origin: 'https://evil.example' },
+    );
     expect(foreign.status).toBe(403);
     const get = await fetch(`${app.url}/mcp`, { headers: { Accept: 'text/event-stream' } });
     expect(get.status).toBe(405);
-    const malformed = await fetch(`${app.url}/mcp`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{nope' });
+    const malformed = await fetch(`${app.url}/mcp`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{nope',
+    });
     expect(malformed.status).toBe(400);
     expect(await malformed.json()).toMatchObject({ error: { code: -32700 } });
   });
@@ -157,9 +210,15 @@ describe('a connector-like client that keeps no session', () => {
     const client = new ConnectorLikeClient(app.url);
     const sessionId = await client.initialize();
     expect(sessionId).toBeTruthy();
-    const ended = await fetch(`${app.url}/mcp`, { method: 'DELETE', headers: { 'Mcp-Session-Id': sessionId! } });
+    const ended = await fetch(`${app.url}/mcp`, {
+      method: 'DELETE',
+      headers: { 'Mcp-Session-Id': sessionId! },
+    });
     expect(ended.status).toBe(200);
-    const after = await client.post({ jsonrpc: '2.0', id: 1, method: 'tools/list' }, { 'Mcp-Session-Id': sessionId! });
+    const after = await client.post(
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      { 'Mcp-Session-Id': sessionId! },
+    );
     expect(after.status).toBe(404);
   });
 });

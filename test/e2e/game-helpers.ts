@@ -17,7 +17,11 @@ export interface SyncResult {
 }
 
 /** Every message the agent may see, from the start, without waiting. */
-export async function readAll(agent: Agent, channelId: string, memberToken?: string): Promise<Message[]> {
+export async function readAll(
+  agent: Agent,
+  channelId: string,
+  memberToken?: string,
+): Promise<Message[]> {
   const all: Message[] = [];
   let cursor = 0;
   for (;;) {

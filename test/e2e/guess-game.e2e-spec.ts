@@ -30,19 +30,25 @@ describe('GuessBot over MCP, two agents in separate sessions', () => {
 
   it('plays to the end with verified code, commitment and turns', async () => {
     expect(new Set([host.sessionId, alice.sessionId, bob.sessionId]).size).toBe(3);
-    const created = await host.call<{ channel_id: string; invites: string[]; view: { slots: unknown[] } }>(
-      'create_channel',
-      { name: 'guess', slots: ['bot:referee', 'invite:alice', 'invite:bob'], bot_preset: 'GuessBot' },
-    );
+    const created = await host.call<{
+      channel_id: string;
+      invites: string[];
+      view: { slots: unknown[] };
+    }>('create_channel', {
+      name: 'guess',
+      slots: ['bot:referee', 'invite:alice', 'invite:bob'],
+      bot_preset: 'GuessBot',
+    });
     expect(created.invites).toHaveLength(2);
     const channelId = created.channel_id;
     expect(channelId).toMatch(/^chn_[A-Za-z0-9_-]{11}$/);
     expect(created.invites[0]).toMatch(/^inv_[A-Za-z0-9_-]{22}$/);
 
-    const joinedA = await alice.call<{ slot_id: string; rejoin_token: string; bots: { bot_id: string }[] }>(
-      'join_channel',
-      { invite_code: created.invites[0] },
-    );
+    const joinedA = await alice.call<{
+      slot_id: string;
+      rejoin_token: string;
+      bots: { bot_id: string }[];
+    }>('join_channel', { invite_code: created.invites[0] });
     const joinedB = await bob.call<{ slot_id: string; rejoin_token: string }>('join_channel', {
       invite_code: created.invites[1],
     });
@@ -53,10 +59,13 @@ describe('GuessBot over MCP, two agents in separate sessions', () => {
     expect(botId).toBe('bot_GuessBot_0');
 
     // The attach hash is the hash of the code we can read.
-    const code = await alice.call<{ inline_code: string; code_hash: string; code_ref: string }>('get_bot_code', {
-      channel_id: channelId,
-      bot_id: botId,
-    });
+    const code = await alice.call<{ inline_code: string; code_hash: string; code_ref: string }>(
+      'get_bot_code',
+      {
+        channel_id: channelId,
+        bot_id: botId,
+      },
+    );
     expect(code.code_ref).toBe('builtin://GuessBot');
     expect(code.code_hash).toBe(`sha256:${sha256(code.inline_code)}`);
     const history = await readAll(alice, channelId);
@@ -90,7 +99,9 @@ describe('GuessBot over MCP, two agents in separate sessions', () => {
       const player = players[move % 2] as Agent;
       await player.call('post_message', { channel_id: channelId, body: `my guess is ${guess}` });
       const messages = await readAll(player, channelId);
-      const judge = [...messages].reverse().find((m) => m.body['type'] === 'judge' && m.body['guess'] === guess);
+      const judge = [...messages]
+        .reverse()
+        .find((m) => m.body['type'] === 'judge' && m.body['guess'] === guess);
       expect(judge).toBeDefined();
       if (judge?.body['result'] === 'high') hi = guess - 1;
       else if (judge?.body['result'] === 'low') lo = guess + 1;
@@ -101,8 +112,14 @@ describe('GuessBot over MCP, two agents in separate sessions', () => {
     const final = await readAll(bob, channelId);
     const reveal = final.find((m) => m.body['type'] === 'bot:reveal');
     expect(reveal?.body['verified']).toBe(true);
-    expect(sha256(`${String(reveal?.body['target'])}|${String(reveal?.body['nonce'])}`)).toBe(commit);
-    expect(final.at(-1)).toMatchObject({ sender: `bot:${botId}`, kind: 'system', body: { type: 'end' } });
+    expect(sha256(`${String(reveal?.body['target'])}|${String(reveal?.body['nonce'])}`)).toBe(
+      commit,
+    );
+    expect(final.at(-1)).toMatchObject({
+      sender: `bot:${botId}`,
+      kind: 'system',
+      body: { type: 'end' },
+    });
     const ids = final.map((m) => m.id);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
   });
@@ -113,7 +130,9 @@ describe('GuessBot over MCP, two agents in separate sessions', () => {
       slots: ['bot:referee', 'invite:a'],
       bot_preset: 'GuessBot',
     });
-    const error = await toolError(bob.call('post_message', { channel_id: created.channel_id, body: '5' }));
+    const error = await toolError(
+      bob.call('post_message', { channel_id: created.channel_id, body: '5' }),
+    );
     expect(error.code).toBe('NOT_MEMBER');
     expect(error.text).toMatch(/rejoin_token/);
   });

@@ -61,7 +61,9 @@ describe.each(['postgres', 'pglite'] as const)('a server restart on %s', (engine
     });
     await alice.call('join_channel', { invite_code: created.invites[0] });
     // Stop the server while the hook may still be running; the event is committed already.
-    const posting = alice.call('post_message', { channel_id: created.channel_id, body: 'once' }).catch(() => null);
+    const posting = alice
+      .call('post_message', { channel_id: created.channel_id, body: 'once' })
+      .catch(() => null);
     await new Promise((resolve) => setTimeout(resolve, 50));
     await app.restart();
     await posting;

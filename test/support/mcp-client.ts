@@ -35,7 +35,10 @@ export class Agent {
   }
 
   /** Calls a tool and returns its structured result, or throws ToolError for an `isError` answer. */
-  async call<T = Record<string, unknown>>(tool: string, args: Record<string, unknown> = {}): Promise<T> {
+  async call<T = Record<string, unknown>>(
+    tool: string,
+    args: Record<string, unknown> = {},
+  ): Promise<T> {
     const result = (await this.client.callTool({ name: tool, arguments: args })) as CallToolResult;
     const text = result.content[0]?.type === 'text' ? result.content[0].text : '';
     if (result.isError) throw new ToolError(tool, text);

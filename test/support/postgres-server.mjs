@@ -58,9 +58,13 @@ function postgresBinDir() {
       if (existsSync(join(dir, 'initdb'))) return dir;
     }
   }
-  const onPath = execFileSync('sh', ['-c', 'command -v initdb || true'], { encoding: 'utf8' }).trim();
+  const onPath = execFileSync('sh', ['-c', 'command -v initdb || true'], {
+    encoding: 'utf8',
+  }).trim();
   if (onPath) return onPath.replace(/\/initdb$/, '');
-  throw new Error('PostgreSQL server binaries (initdb, pg_ctl) were not found; install postgresql or set PG_BIN_DIR.');
+  throw new Error(
+    'PostgreSQL server binaries (initdb, pg_ctl) were not found; install postgresql or set PG_BIN_DIR.',
+  );
 }
 
 /** @returns {Promise<number>} a TCP port that was free a moment ago on 127.0.0.1 */

@@ -5,7 +5,12 @@ import { PrincipalStore, SessionStore } from '#auth';
 import { BotLauncher, BotService, InlineBotLauncher } from '#bots';
 import { BotHost, ChannelService, ChannelStore, MessageRateLimiter } from '#channels';
 import { EventBus, InProcessEventBus } from '#events';
-import { Database, TypeOrmChannelStore, TypeOrmPrincipalStore, TypeOrmSessionStore } from '#persistence';
+import {
+  Database,
+  TypeOrmChannelStore,
+  TypeOrmPrincipalStore,
+  TypeOrmSessionStore,
+} from '#persistence';
 import { AppConfig } from './config/app.config.js';
 import { McpController } from './mcp/mcp.controller.js';
 import { McpHttpHandler } from './mcp/mcp-http.handler.js';
@@ -37,10 +42,23 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
         { provide: APP_FILTER, useClass: ProblemFilter },
         {
           provide: Database,
-          useFactory: () => Database.open({ url: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPoolSize }),
+          useFactory: () =>
+            Database.open({
+              url: config.databaseUrl,
+              dataDir: config.dataDir,
+              poolSize: config.dbPoolSize,
+            }),
         },
-        { provide: ChannelStore, useFactory: (db: Database) => new TypeOrmChannelStore(db.dataSource), inject: [Database] },
-        { provide: SessionStore, useFactory: (db: Database) => new TypeOrmSessionStore(db.dataSource), inject: [Database] },
+        {
+          provide: ChannelStore,
+          useFactory: (db: Database) => new TypeOrmChannelStore(db.dataSource),
+          inject: [Database],
+        },
+        {
+          provide: SessionStore,
+          useFactory: (db: Database) => new TypeOrmSessionStore(db.dataSource),
+          inject: [Database],
+        },
         {
           provide: PrincipalStore,
           useFactory: (db: Database) => new TypeOrmPrincipalStore(db.dataSource),
@@ -59,7 +77,13 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
         {
           provide: BotService,
           useFactory: (store: ChannelStore, launcher: BotLauncher, bus: EventBus) =>
-            new BotService(store, launcher, bus, { settleTimeoutMs: config.botSettleTimeoutMs }, new Logger('Bots')),
+            new BotService(
+              store,
+              launcher,
+              bus,
+              { settleTimeoutMs: config.botSettleTimeoutMs },
+              new Logger('Bots'),
+            ),
           inject: [ChannelStore, BotLauncher, EventBus],
         },
         { provide: BotHost, useExisting: BotService },
@@ -76,8 +100,17 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
         },
         {
           provide: McpHttpHandler,
-          useFactory: (channels: ChannelService, sessions: SessionStore, principals: PrincipalStore) =>
-            new McpHttpHandler(channels, sessions, principals, new OriginPolicy(config.publicUrl, config.allowedOrigins)),
+          useFactory: (
+            channels: ChannelService,
+            sessions: SessionStore,
+            principals: PrincipalStore,
+          ) =>
+            new McpHttpHandler(
+              channels,
+              sessions,
+              principals,
+              new OriginPolicy(config.publicUrl, config.allowedOrigins),
+            ),
           inject: [ChannelService, SessionStore, PrincipalStore],
         },
       ],
@@ -86,7 +119,9 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
 
   /** Bots with uncommitted events (the server stopped mid-hook) resume in the background. */
   onApplicationBootstrap(): void {
-    this.bots.recover().catch((error: unknown) => this.logger.error(`bot recovery failed: ${String(error)}`));
+    this.bots
+      .recover()
+      .catch((error: unknown) => this.logger.error(`bot recovery failed: ${String(error)}`));
   }
 
   async onApplicationShutdown(): Promise<void> {

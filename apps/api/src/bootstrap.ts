@@ -30,6 +30,8 @@ export async function startServer(config: AppConfig): Promise<INestApplication> 
   const app = await createApp(config);
   await app.listen(config.port, config.host);
   const where = config.databaseUrl ? 'PostgreSQL' : `PGlite in ${config.dataDir}`;
-  new Logger('App').log(`listening on ${config.host}:${config.port} (${config.publicUrl}/mcp), data in ${where}`);
+  new Logger('App').log(
+    `listening on ${config.host}:${config.port} (${config.publicUrl}/mcp), data in ${where}`,
+  );
   return app;
 }

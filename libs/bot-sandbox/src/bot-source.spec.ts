@@ -8,7 +8,9 @@ describe('toBotModule', () => {
   });
 
   it('exports the single top-level class of a source without exports', () => {
-    expect(toBotModule('class Echo {}')).toEqual({ module: 'class Echo {}\nexport default Echo;\n' });
+    expect(toBotModule('class Echo {}')).toEqual({
+      module: 'class Echo {}\nexport default Echo;\n',
+    });
   });
 
   it('refuses a source with no export and no single class', () => {

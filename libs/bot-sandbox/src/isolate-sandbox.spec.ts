@@ -35,7 +35,11 @@ describe('IsolateSandbox', () => {
       ok: true,
       effects: {
         posts: [
-          { kind: 'bot', body: { echo: 'ping', greeting: 'hi', n: 1, now: 1_700_000_000_000 }, to_slot: null },
+          {
+            kind: 'bot',
+            body: { echo: 'ping', greeting: 'hi', n: 1, now: 1_700_000_000_000 },
+            to_slot: null,
+          },
           {
             kind: 'bot',
             body: { secret: 'ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb' },
@@ -51,7 +55,9 @@ describe('IsolateSandbox', () => {
   it('accepts snake_case hooks and a source with a single top-level class', async () => {
     const code = `class Bot { constructor(ctx) { this.ctx = ctx; } on_message() { this.ctx.post('bot', { ok: true }); } }`;
     const outcome = await sandbox.run(request(code));
-    expect(outcome.ok && outcome.effects.posts).toEqual([{ kind: 'bot', body: { ok: true }, to_slot: null }]);
+    expect(outcome.ok && outcome.effects.posts).toEqual([
+      { kind: 'bot', body: { ok: true }, to_slot: null },
+    ]);
   });
 
   it('gives uniform integers in range from ctx.random', async () => {
@@ -66,8 +72,16 @@ describe('IsolateSandbox', () => {
   });
 
   it.each([
-    ['an endless loop in a hook', 'export default class B { onMessage() { for (;;) {} } }', /time limit/],
-    ['an endless loop in the constructor', 'export default class B { constructor() { for (;;) {} } }', /time limit/],
+    [
+      'an endless loop in a hook',
+      'export default class B { onMessage() { for (;;) {} } }',
+      /time limit/,
+    ],
+    [
+      'an endless loop in the constructor',
+      'export default class B { constructor() { for (;;) {} } }',
+      /time limit/,
+    ],
     ['an endless loop at module level', 'for (;;) {}\nexport default class B {}', /time limit/],
     [
       'an endless promise chain',
@@ -79,10 +93,26 @@ describe('IsolateSandbox', () => {
       'export default class B { onMessage() { const a = []; for (;;) a.push(new Array(1e5).fill(1)); } }',
       /memory limit/,
     ],
-    ['a throwing constructor', 'export default class B { constructor() { throw new Error("boom"); } }', /boom/],
-    ['require', 'export default class B { onMessage() { require("fs"); } }', /require is not defined/],
-    ['process', 'export default class B { onMessage() { process.exit(1); } }', /process is not defined/],
-    ['an import', 'import fs from "node:fs";\nexport default class B {}', /imports are not available/],
+    [
+      'a throwing constructor',
+      'export default class B { constructor() { throw new Error("boom"); } }',
+      /boom/,
+    ],
+    [
+      'require',
+      'export default class B { onMessage() { require("fs"); } }',
+      /require is not defined/,
+    ],
+    [
+      'process',
+      'export default class B { onMessage() { process.exit(1); } }',
+      /process is not defined/,
+    ],
+    [
+      'an import',
+      'import fs from "node:fs";\nexport default class B {}',
+      /imports are not available/,
+    ],
     [
       'a dynamic import',
       'export default class B { async onMessage() { await import("node:fs"); } }',
@@ -93,14 +123,24 @@ describe('IsolateSandbox', () => {
       'export default class B { constructor(c) { this.c = c; } onMessage() { for (;;) this.c.post("bot", { x: "y".repeat(1e5) }); } }',
       /output limit/,
     ],
-    ['a non-object body', 'export default class B { constructor(c) { this.c = c; } onMessage() { this.c.post("bot", "hi"); } }', /plain object/],
-    ['fetch without egress', 'export default class B { constructor(c) { this.c = c; } onMessage() { this.c.fetch("https://x"); } }', /egress/],
+    [
+      'a non-object body',
+      'export default class B { constructor(c) { this.c = c; } onMessage() { this.c.post("bot", "hi"); } }',
+      /plain object/,
+    ],
+    [
+      'fetch without egress',
+      'export default class B { constructor(c) { this.c = c; } onMessage() { this.c.fetch("https://x"); } }',
+      /egress/,
+    ],
   ])('reports %s as a bot error and keeps serving', async (_what, code, reason) => {
     const outcome = await sandbox.run(request(code));
     expect(outcome.ok).toBe(false);
     if (!outcome.ok) expect(outcome.error).toMatch(reason);
     const healthy = await sandbox.run(
-      request('export default class Ok { constructor(c) { this.c = c; } onMessage() { this.c.post("bot", {}); } }'),
+      request(
+        'export default class Ok { constructor(c) { this.c = c; } onMessage() { this.c.post("bot", {}); } }',
+      ),
     );
     expect(healthy.ok).toBe(true);
   });
@@ -122,7 +162,10 @@ describe('IsolateSandbox', () => {
     );
     expect(result).toEqual({
       ok: true,
-      inspection: { className: 'Dice', manifest: { name: 'Dice', version: '2.0', summary: 'Rolls' } },
+      inspection: {
+        className: 'Dice',
+        manifest: { name: 'Dice', version: '2.0', summary: 'Rolls' },
+      },
     });
     expect(await sandbox.inspect('export default class {')).toMatchObject({ ok: false });
   });

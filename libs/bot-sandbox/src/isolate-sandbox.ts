@@ -39,9 +39,11 @@ export class IsolateSandbox {
   ) {}
 
   /** Evaluates the module and reads its class and static manifest, within the same limits. */
-  async inspect(code: string): Promise<{ ok: true; inspection: BotInspection } | { ok: false; error: string }> {
+  async inspect(
+    code: string,
+  ): Promise<{ ok: true; inspection: BotInspection } | { ok: false; error: string }> {
     const outcome = await this.withContext(code, async (loaded, deadline) => {
-      const inspect = (await loaded.driver.namespace.get('inspect', { reference: true })) as ivm.Reference;
+      const inspect = await exported(loaded.driver, 'inspect');
       const json = (await inspect.apply(undefined, [], {
         result: { copy: true },
         timeout: remaining(deadline),
@@ -59,12 +61,16 @@ export class IsolateSandbox {
   /** Runs one hook and returns its effects, or the reason it failed (never throws for bot faults). */
   async run(request: HookRequest): Promise<HookOutcome> {
     const outcome = await this.withContext(request.code, async (loaded, deadline) => {
-      const run = (await loaded.driver.namespace.get('run', { reference: true })) as ivm.Reference;
-      const json = (await run.apply(undefined, [JSON.stringify(request), this.limits.maxOutputBytes], {
-        arguments: { copy: true },
-        result: { promise: true, copy: true },
-        timeout: remaining(deadline),
-      })) as string;
+      const run = await exported(loaded.driver, 'run');
+      const json = (await run.apply(
+        undefined,
+        [JSON.stringify(request), this.limits.maxOutputBytes],
+        {
+          arguments: { copy: true },
+          result: { promise: true, copy: true },
+          timeout: remaining(deadline),
+        },
+      )) as string;
       if (json.length > this.limits.maxOutputBytes * 2) {
         throw new BotCodeError('output limit exceeded');
       }
@@ -88,17 +94,20 @@ export class IsolateSandbox {
     const key = createHash('sha256').update(code).digest('hex');
     const isolate = this.isolateFor(key);
     const deadline = Date.now() + this.limits.timeoutMs;
-    let timedOut = false;
+    const watch = { timedOut: false };
     // The isolate's own timeouts cover synchronous runs; this watchdog also ends a hook stuck in
     // promise jobs, by disposing the isolate.
     const watchdog = setTimeout(() => {
-      timedOut = true;
+      watch.timedOut = true;
       this.discard(key, isolate);
     }, this.limits.timeoutMs + 50);
     let context: ivm.Context | undefined;
     try {
       context = await isolate.createContext();
-      await context.global.set('__mpRandomHex', new ivm.Callback((n: number) => randomBytes(n).toString('hex')));
+      await context.global.set(
+        '__mpRandomHex',
+        new ivm.Callback((n: number) => randomBytes(n).toString('hex')),
+      );
       await context.global.set(
         '__mpSha256',
         new ivm.Callback((text: string) => createHash('sha256').update(text, 'utf8').digest('hex')),
@@ -113,8 +122,8 @@ export class IsolateSandbox {
       const value = await work({ context, driver }, deadline);
       return { ok: true, value };
     } catch (error) {
-      const reason = describeFailure(error, isolate, timedOut, this.limits);
-      if (isolate.isDisposed || timedOut) this.discard(key, isolate);
+      const reason = describeFailure(error, isolate, watch.timedOut, this.limits);
+      if (isolate.isDisposed || watch.timedOut) this.discard(key, isolate);
       return { ok: false, error: reason };
     } finally {
       clearTimeout(watchdog);
@@ -147,18 +156,29 @@ export class IsolateSandbox {
 /** A fault of the bot's code, reported to the channel as it is. */
 class BotCodeError extends Error {}
 
+/** A function the driver module exports, as a reference callable from the host. */
+async function exported(module: ivm.Module, name: 'inspect' | 'run'): Promise<ivm.Reference> {
+  return module.namespace.get(name, { reference: true });
+}
+
 function remaining(deadline: number): number {
   return Math.max(1, deadline - Date.now());
 }
 
 /** One line for the channel's `bot:error`: what the bot did wrong, never our internals. */
-function describeFailure(error: unknown, isolate: ivm.Isolate, timedOut: boolean, limits: SandboxLimits): string {
+function describeFailure(
+  error: unknown,
+  isolate: ivm.Isolate,
+  timedOut: boolean,
+  limits: SandboxLimits,
+): string {
   const message = error instanceof Error ? error.message : String(error);
   if (timedOut || /timed out/i.test(message)) return `time limit exceeded (${limits.timeoutMs} ms)`;
-  if (/memory limit/i.test(message) || (isolate.isDisposed && !timedOut)) {
+  if (/memory limit/i.test(message) || isolate.isDisposed) {
     return `memory limit exceeded (${limits.memoryMb} MiB)`;
   }
   if (error instanceof z.ZodError) return 'the hook returned malformed effects';
-  const name = error instanceof Error && error.name && error.name !== 'Error' ? `${error.name}: ` : '';
+  const name =
+    error instanceof Error && error.name && error.name !== 'Error' ? `${error.name}: ` : '';
   return `${name}${message}`.slice(0, 500);
 }

@@ -5,7 +5,9 @@ import type { BotInspection, HookOutcome, HookRequest } from '#bot-sandbox';
  * `kubernetes` later. A launcher computes effects; it never writes to the database.
  */
 export abstract class BotLauncher {
-  abstract inspect(code: string): Promise<{ ok: true; inspection: BotInspection } | { ok: false; error: string }>;
+  abstract inspect(
+    code: string,
+  ): Promise<{ ok: true; inspection: BotInspection } | { ok: false; error: string }>;
   abstract run(request: HookRequest): Promise<HookOutcome>;
   abstract close(): Promise<void>;
 }

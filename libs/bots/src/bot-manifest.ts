@@ -14,7 +14,10 @@ export const MANIFEST_MAX_BYTES = 8 * 1024;
 /** A bot class's `static manifest`. `name` and `version` describe the bot and are kept apart. */
 export const declaredManifest = z
   .object({
-    name: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,31}$/, 'name: 1-32 letters and digits, starting with a letter').optional(),
+    name: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9]{0,31}$/, 'name: 1-32 letters and digits, starting with a letter')
+      .optional(),
     version: z.string().min(1).max(32).optional(),
     summary: z.string().max(200).optional(),
     hooks: z.array(z.string().max(64)).max(16).optional(),

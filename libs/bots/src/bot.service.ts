@@ -14,7 +14,12 @@ import type {
   MessageDraft,
 } from '#channels';
 import type { EventBus } from '#events';
-import { DEFAULT_INLINE_MANIFEST, MANIFEST_MAX_BYTES, declaredManifest, manifestHash } from './bot-manifest.js';
+import {
+  DEFAULT_INLINE_MANIFEST,
+  MANIFEST_MAX_BYTES,
+  declaredManifest,
+  manifestHash,
+} from './bot-manifest.js';
 import type { BotLauncher } from './bot-launcher.js';
 import { presetNames, presetSource } from './presets.js';
 import { SerialLanes } from './serial-lanes.js';
@@ -52,7 +57,10 @@ export class BotService extends BotHost {
     const name = spec.preset ?? '';
     const source = presetSource(name);
     if (source === null) {
-      return { ok: false, error: `Unknown bot_preset "${name.slice(0, 64)}"; available: ${presetNames().join(', ')}.` };
+      return {
+        ok: false,
+        error: `Unknown bot_preset "${name.slice(0, 64)}"; available: ${presetNames().join(', ')}.`,
+      };
     }
     return this.define(source, `builtin://${name}`, {});
   }
@@ -62,9 +70,14 @@ export class BotService extends BotHost {
     const pending = bots.filter((bot) => bot.lastEventSeq < eventSeq);
     if (pending.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.settings.settleTimeoutMs)));
+    const deadline = new Promise<void>(
+      (resolve) => (timer = setTimeout(resolve, this.settings.settleTimeoutMs)),
+    );
     try {
-      await Promise.race([Promise.all(pending.map((bot) => this.drain(tenantId, channelId, bot.botId))), deadline]);
+      await Promise.race([
+        Promise.all(pending.map((bot) => this.drain(tenantId, channelId, bot.botId))),
+        deadline,
+      ]);
     } finally {
       clearTimeout(timer);
     }
@@ -91,9 +104,14 @@ export class BotService extends BotHost {
     return this.define(code, 'inline', DEFAULT_INLINE_MANIFEST);
   }
 
-  private async define(code: string, codeRef: string, defaults: Record<string, unknown>): Promise<BotPreparation> {
+  private async define(
+    code: string,
+    codeRef: string,
+    defaults: Record<string, unknown>,
+  ): Promise<BotPreparation> {
     const inspected = await this.launcher.inspect(code);
-    if (!inspected.ok) return { ok: false, error: `The bot could not be loaded: ${inspected.error}` };
+    if (!inspected.ok)
+      return { ok: false, error: `The bot could not be loaded: ${inspected.error}` };
     let name = 'CustomBot';
     let version = '1.0';
     let manifest: Record<string, unknown> = { ...defaults };
@@ -101,7 +119,10 @@ export class BotService extends BotHost {
       const declared = declaredManifest.safeParse(inspected.inspection.manifest);
       if (!declared.success) {
         const issue = declared.error.issues[0];
-        return { ok: false, error: `The bot's static manifest is invalid: ${issue?.path.join('.')} ${issue?.message}` };
+        return {
+          ok: false,
+          error: `The bot's static manifest is invalid: ${issue?.path.join('.')} ${issue?.message}`,
+        };
       }
       const { name: declaredName, version: declaredVersion, ...rest } = declared.data;
       name = declaredName ?? name;
@@ -140,12 +161,24 @@ export class BotService extends BotHost {
     const channel = await this.store.findChannel(tenantId, channelId);
     if (!bot || !channel) return;
     for (;;) {
-      const events = await this.store.pendingEvents(tenantId, channelId, botId, bot.lastEventSeq, 32);
+      const events = await this.store.pendingEvents(
+        tenantId,
+        channelId,
+        botId,
+        bot.lastEventSeq,
+        32,
+      );
       if (events.length === 0) return;
       for (const event of events) {
         const outcome = await this.runHook(channel, bot, event);
         const commit = toCommit(channel, bot, event, outcome);
-        const committed = await this.store.commitBotEffects(tenantId, channelId, botId, event.seq, commit);
+        const committed = await this.store.commitBotEffects(
+          tenantId,
+          channelId,
+          botId,
+          event.seq,
+          commit,
+        );
         if (!committed) {
           bot = await this.store.findBot(tenantId, channelId, botId);
           if (!bot) return;
@@ -162,7 +195,11 @@ export class BotService extends BotHost {
     }
   }
 
-  private async runHook(channel: Channel, bot: BotRecord, event: ChannelEvent): Promise<HookOutcome & { hook: HookName }> {
+  private async runHook(
+    channel: Channel,
+    bot: BotRecord,
+    event: ChannelEvent,
+  ): Promise<HookOutcome & { hook: HookName }> {
     const call = await this.hookCall(channel, event);
     const outcome = await this.launcher.run({
       code: bot.code,
@@ -177,7 +214,10 @@ export class BotService extends BotHost {
     return { ...outcome, hook: call.hook };
   }
 
-  private async hookCall(channel: Channel, event: ChannelEvent): Promise<{ hook: HookName; args: unknown[] }> {
+  private async hookCall(
+    channel: Channel,
+    event: ChannelEvent,
+  ): Promise<{ hook: HookName; args: unknown[] }> {
     switch (event.type) {
       case 'init':
         return { hook: 'init', args: [] };
@@ -186,7 +226,11 @@ export class BotService extends BotHost {
       case 'dm':
         return { hook: 'private_message', args: [event.payload.member, event.payload.message] };
       case 'message': {
-        const message = await this.store.findMessage(channel.tenantId, channel.id, event.payload.message_id);
+        const message = await this.store.findMessage(
+          channel.tenantId,
+          channel.id,
+          event.payload.message_id,
+        );
         if (!message) return { hook: 'message', args: [null] };
         const slot = channel.slots.find((s) => memberRef(s.slotId) === message.sender);
         const from = slot ? { slot_id: slot.slotId, label: slot.label } : null;
@@ -209,7 +253,13 @@ function toCommit(
       {
         sender,
         kind: 'control',
-        body: { type: 'bot:error', bot_id: bot.botId, hook: outcome.hook, event_seq: event.seq, error },
+        body: {
+          type: 'bot:error',
+          bot_id: bot.botId,
+          hook: outcome.hook,
+          event_seq: event.seq,
+          error,
+        },
         toSlot: null,
       },
     ],
@@ -217,8 +267,11 @@ function toCommit(
   });
   if (!outcome.ok) return failure(outcome.error);
   const { posts, state } = outcome.effects;
-  const unknownSlot = posts.find((post) => post.to_slot !== null && !channel.slots.some((s) => s.slotId === post.to_slot));
-  if (unknownSlot) return failure(`ctx.dm to unknown slot "${String(unknownSlot.to_slot).slice(0, 32)}"`);
+  const unknownSlot = posts.find(
+    (post) => post.to_slot !== null && !channel.slots.some((s) => s.slotId === post.to_slot),
+  );
+  if (unknownSlot)
+    return failure(`ctx.dm to unknown slot "${String(unknownSlot.to_slot).slice(0, 32)}"`);
   const stateVersion = state ? bot.stateVersion + 1 : bot.stateVersion;
   const messages: MessageDraft[] = posts.map((post) => ({
     sender,

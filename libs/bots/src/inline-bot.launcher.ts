@@ -11,7 +11,9 @@ export class InlineBotLauncher extends BotLauncher {
     this.sandbox = new IsolateSandbox(limits);
   }
 
-  inspect(code: string): Promise<{ ok: true; inspection: BotInspection } | { ok: false; error: string }> {
+  inspect(
+    code: string,
+  ): Promise<{ ok: true; inspection: BotInspection } | { ok: false; error: string }> {
     return this.sandbox.inspect(code);
   }
 

@@ -1,23 +1,38 @@
 import { describe, expect, it } from '@jest/globals';
 import { SerialLanes } from './serial-lanes.js';
 
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
 describe('SerialLanes', () => {
-  it('runs work of one key in order and coalesces runs that have not started', async () => {
+  it('runs one key at a time and folds requests made while a run waits into that run', async () => {
     const lanes = new SerialLanes();
     const log: string[] = [];
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const first = lanes.schedule('a', async () => {
-      log.push('first');
-      await gate;
-    });
-    const second = lanes.schedule('a', () => Promise.resolve(void log.push('second')));
-    const third = lanes.schedule('a', () => Promise.resolve(void log.push('third')));
-    const other = lanes.schedule('b', () => Promise.resolve(void log.push('other')));
-    await other;
+    let runs = 0;
+    const catchUp = async () => {
+      runs += 1;
+      log.push(`a${runs} start`);
+      if (runs === 1) await gate;
+      log.push(`a${runs} end`);
+    };
+    const first = lanes.schedule('a', catchUp);
+    await tick();
+    const second = lanes.schedule('a', catchUp);
+    const third = lanes.schedule('a', catchUp);
+    await lanes.schedule('b', () => Promise.resolve(void log.push('b')));
     expect(second).toBe(third);
     release();
     await Promise.all([first, second, third]);
-    expect(log).toEqual(['first', 'other', 'second']);
+    expect(log).toEqual(['a1 start', 'b', 'a1 end', 'a2 start', 'a2 end']);
+    expect(runs).toBe(2);
+  });
+
+  it('keeps running a lane after a run fails', async () => {
+    const lanes = new SerialLanes();
+    await expect(lanes.schedule('a', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    let ran = false;
+    await lanes.schedule('a', () => Promise.resolve(void (ran = true)));
+    expect(ran).toBe(true);
   });
 });

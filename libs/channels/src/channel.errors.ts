@@ -52,7 +52,9 @@ export class BotNotFoundError extends DomainError {
   readonly kind = 'not-found';
   readonly code = 'BOT_NOT_FOUND';
   constructor() {
-    super('No bot with this id is attached to the channel. Call get_channel_info to list its bots.');
+    super(
+      'No bot with this id is attached to the channel. Call get_channel_info to list its bots.',
+    );
   }
 }
 

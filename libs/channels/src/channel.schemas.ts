@@ -28,7 +28,9 @@ export const createChannelInput = z.object({
     .max(Limits.channelNameLength)
     .describe('A short name for the channel.'),
   slots: z
-    .array(z.string().max(Limits.slotLabelLength + 16), { error: 'slots must be a list of strings' })
+    .array(z.string().max(Limits.slotLabelLength + 16), {
+      error: 'slots must be a list of strings',
+    })
     .min(1, 'slots needs at least one entry')
     .max(Limits.slotsPerChannel, `a channel has at most ${Limits.slotsPerChannel} slots`)
     .describe(
@@ -71,7 +73,10 @@ export type PostMessageInput = z.infer<typeof postMessageInput>;
 export const dmBotInput = z.object({
   channel_id: id('channel_id'),
   bot_id: id('bot_id'),
-  message: z.string().max(Limits.messageBodyBytes).describe('The private text for the bot, e.g. "!status".'),
+  message: z
+    .string()
+    .max(Limits.messageBodyBytes)
+    .describe('The private text for the bot, e.g. "!status".'),
   member_token: memberToken,
 });
 export type DmBotInput = z.infer<typeof dmBotInput>;
@@ -139,4 +144,5 @@ export const setAdminOp = z.object({
   admin: z.boolean({ error: 'set_admin needs admin: true or false' }),
 });
 export const removeBotOp = z.object({ type: z.literal('remove_bot'), bot_id: id('bot_id') });
-export type UpdateOp = z.infer<typeof renameOp> | z.infer<typeof setAdminOp> | z.infer<typeof removeBotOp>;
+export type UpdateOp =
+  z.infer<typeof renameOp> | z.infer<typeof setAdminOp> | z.infer<typeof removeBotOp>;

@@ -87,7 +87,13 @@ export interface BotCodeView {
 }
 
 export interface ChannelListing {
-  channels: { channel_id: string; name: string; slots: SlotView[]; message_count: number; bots: string[] }[];
+  channels: {
+    channel_id: string;
+    name: string;
+    slots: SlotView[];
+    message_count: number;
+    bots: string[];
+  }[];
   total_channels: number;
 }
 
@@ -116,10 +122,16 @@ export class ChannelService {
       const botSlot = specs.findIndex((spec) => spec.kind === 'bot');
       if (!prepared.ok) botErrors.push(prepared.error);
       else if (botSlot < 0) {
-        botErrors.push(`${prepared.definition.name}: the channel has no bot slot; add one such as "bot:referee".`);
+        botErrors.push(
+          `${prepared.definition.name}: the channel has no bot slot; add one such as "bot:referee".`,
+        );
       } else {
         const name = prepared.definition.name.replace(/[^A-Za-z0-9]/g, '').slice(0, 32) || 'Bot';
-        bot = { ...prepared.definition, botId: `bot_${name}_0` as BotId, slotId: `s${botSlot}` as SlotId };
+        bot = {
+          ...prepared.definition,
+          botId: `bot_${name}_0` as BotId,
+          slotId: `s${botSlot}` as SlotId,
+        };
       }
     }
 
@@ -145,7 +157,11 @@ export class ChannelService {
       events: bot ? [{ type: 'init', botId: bot.botId, payload: {} }] : [],
     });
     if (bot) await this.bots.settle(tenantId, channel.id, lastEventSeq);
-    const result: CreateChannelResult = { channel_id: channel.id, invites, view: toChannelView(channel) };
+    const result: CreateChannelResult = {
+      channel_id: channel.id,
+      invites,
+      view: toChannelView(channel),
+    };
     if (botErrors.length > 0) result.bot_errors = botErrors;
     return result;
   }
@@ -165,7 +181,12 @@ export class ChannelService {
       token = code;
     } else {
       token = randomId('rejoin_', 22);
-      const joined = await this.store.redeemInvite(tenantId, sha256Hex(code), caller.principal.id, sha256Hex(token));
+      const joined = await this.store.redeemInvite(
+        tenantId,
+        sha256Hex(code),
+        caller.principal.id,
+        sha256Hex(token),
+      );
       if (!joined) throw new InviteInvalidError();
       ({ channelId } = joined.seat);
       slotId = joined.seat.slot.slotId;
@@ -183,12 +204,17 @@ export class ChannelService {
     };
   }
 
-  async postMessage(caller: Caller, input: PostMessageInput): Promise<{ msg_id: number; ts: string }> {
+  async postMessage(
+    caller: Caller,
+    input: PostMessageInput,
+  ): Promise<{ msg_id: number; ts: string }> {
     const tenantId = caller.principal.tenantId;
     const channel = await this.requireChannel(tenantId, input.channel_id);
     const slot = await this.actingSlot(caller, channel, input.member_token);
     if (RESERVED_KINDS.has(input.kind)) {
-      throw new InvalidRequestError(`kind "${input.kind}" is reserved for the platform and bots; use "user".`);
+      throw new InvalidRequestError(
+        `kind "${input.kind}" is reserved for the platform and bots; use "user".`,
+      );
     }
     const body = toBody(input.body);
     this.takeRateToken(tenantId, channel.id, slot.slotId);
@@ -213,7 +239,10 @@ export class ChannelService {
     const seq = await this.store.appendEvent(tenantId, channel.id, {
       type: 'dm',
       botId: bot.botId,
-      payload: { member: { slot_id: slot.slotId, label: slot.label }, message: { text: input.message } },
+      payload: {
+        member: { slot_id: slot.slotId, label: slot.label },
+        message: { text: input.message },
+      },
     });
     await this.bots.settle(tenantId, channel.id, seq);
     return { ok: true, delivered_to: bot.botId };
@@ -224,30 +253,46 @@ export class ChannelService {
    * `timeout_ms` for one (a real long poll, woken by commits on any replica) without holding a
    * database connection.
    */
-  async syncMessages(caller: Caller, input: SyncMessagesInput, signal?: AbortSignal): Promise<SyncResult> {
+  async syncMessages(
+    caller: Caller,
+    input: SyncMessagesInput,
+    signal?: AbortSignal,
+  ): Promise<SyncResult> {
     const tenantId = caller.principal.tenantId;
     let channel = await this.requireChannel(tenantId, input.channel_id);
     const slot = await this.actingSlot(caller, channel, input.member_token);
     const cursor = input.cursor ?? 0;
     const deadline = Date.now() + input.timeout_ms;
 
-    let woken = false;
-    let wakeUp: (() => void) | null = null;
+    const wake: { woken: boolean; resolve: (() => void) | null } = { woken: false, resolve: null };
     const unsubscribe = this.bus.onWake(tenantId, channel.id, () => {
-      woken = true;
-      wakeUp?.();
+      wake.woken = true;
+      wake.resolve?.();
     });
     try {
       for (;;) {
-        woken = false;
-        const messages = await this.store.listVisible(tenantId, channel.id, slot.slotId, cursor, Limits.messagesPerSync);
+        wake.woken = false;
+        const messages = await this.store.listVisible(
+          tenantId,
+          channel.id,
+          slot.slotId,
+          cursor,
+          Limits.messagesPerSync,
+        );
         if (messages.length > 0) {
-          return { messages: messages.map(toMessageView), cursor: messages.at(-1)?.id ?? cursor, view: null };
+          return {
+            messages: messages.map(toMessageView),
+            cursor: messages.at(-1)?.id ?? cursor,
+            view: null,
+          };
         }
         const remaining = deadline - Date.now();
         if (remaining <= 0 || signal?.aborted) break;
-        if (!woken) await waitForWake(remaining, signal, (resolve) => (wakeUp = resolve));
-        wakeUp = null;
+        // The wake listener may have set `woken` while the read above was awaited.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
+        if (!wake.woken)
+          await waitForWake(remaining, signal, (resolve) => (wake.resolve = resolve));
+        wake.resolve = null;
       }
     } finally {
       unsubscribe();
@@ -256,7 +301,10 @@ export class ChannelService {
     return { messages: [], cursor, view: toChannelView(channel) };
   }
 
-  async getChannelInfo(caller: Caller, input: ChannelInfoInput): Promise<{ view: ChannelView; bots: BotInfoView[] }> {
+  async getChannelInfo(
+    caller: Caller,
+    input: ChannelInfoInput,
+  ): Promise<{ view: ChannelView; bots: BotInfoView[] }> {
     const tenantId = caller.principal.tenantId;
     const channel = await this.requireChannel(tenantId, input.channel_id);
     if (input.member_token) await this.actingSlot(caller, channel, input.member_token);
@@ -284,7 +332,11 @@ export class ChannelService {
 
   /** The caller's channels only: those where it holds a seat or that it created. */
   async listChannels(caller: Caller): Promise<ChannelListing> {
-    const summaries = await this.store.listChannelsOf(caller.principal.tenantId, caller.principal.id, 500);
+    const summaries = await this.store.listChannelsOf(
+      caller.principal.tenantId,
+      caller.principal.id,
+      500,
+    );
     return {
       channels: summaries.map(({ channel, messageCount, botIds }) => ({
         channel_id: channel.id,
@@ -349,7 +401,11 @@ export class ChannelService {
    * Resolves "who is acting" (DESIGN §4): the member token's seat, else the principal's only
    * seat; several seats without a token are ambiguous; none is not a member.
    */
-  private async actingSlot(caller: Caller, channel: Channel, memberToken: string | null | undefined): Promise<Slot> {
+  private async actingSlot(
+    caller: Caller,
+    channel: Channel,
+    memberToken: string | null | undefined,
+  ): Promise<Slot> {
     const { principal } = caller;
     if (memberToken) {
       const seat = await this.store.findSeatByToken(principal.tenantId, sha256Hex(memberToken));
@@ -372,7 +428,11 @@ export class ChannelService {
   }
 
   /** The admin acting on the channel: an admin seat, or the principal that created it. */
-  private async adminActor(caller: Caller, channel: Channel, memberToken: string | null | undefined): Promise<string> {
+  private async adminActor(
+    caller: Caller,
+    channel: Channel,
+    memberToken: string | null | undefined,
+  ): Promise<string> {
     try {
       const slot = await this.actingSlot(caller, channel, memberToken);
       if (slot.admin) return memberRef(slot.slotId);
@@ -391,11 +451,23 @@ export class ChannelService {
 
 function attachMessages(bot: BotDefinition & { botId: BotId; slotId: SlotId }): MessageDraft[] {
   const manifest = bot.manifest;
-  const system = (body: MessageBody): MessageDraft => ({ sender: 'system', kind: 'system', body, toSlot: null });
+  const system = (body: MessageBody): MessageDraft => ({
+    sender: 'system',
+    kind: 'system',
+    body,
+    toSlot: null,
+  });
   return [
     system({
       type: 'bots_announced',
-      bots: [{ slot_id: bot.slotId, name: bot.name, version: bot.version, summary: manifest['summary'] ?? null }],
+      bots: [
+        {
+          slot_id: bot.slotId,
+          name: bot.name,
+          version: bot.version,
+          summary: manifest['summary'] ?? null,
+        },
+      ],
     }),
     system({
       type: 'bot:attach',
@@ -421,7 +493,9 @@ function attachMessages(bot: BotDefinition & { botId: BotId; slotId: SlotId }): 
 function toBody(body: PostMessageInput['body']): MessageBody {
   const value: MessageBody = typeof body === 'string' ? (body === '' ? {} : { text: body }) : body;
   if (Buffer.byteLength(JSON.stringify(value), 'utf8') > Limits.messageBodyBytes) {
-    throw new InvalidRequestError(`body is larger than ${Limits.messageBodyBytes} bytes; send a shorter message.`);
+    throw new InvalidRequestError(
+      `body is larger than ${Limits.messageBodyBytes} bytes; send a shorter message.`,
+    );
   }
   return value;
 }

@@ -47,7 +47,13 @@ export function toSlotView(slot: Slot): SlotView {
   let filledBy: string | null = null;
   if (slot.kind === 'bot' && slot.botId) filledBy = `bot:${slot.botId}`;
   if (slot.kind === 'invite' && slot.principalId) filledBy = memberRef(slot.slotId);
-  return { slot_id: slot.slotId, kind: slot.kind, label: slot.label, filled_by: filledBy, admin: slot.admin };
+  return {
+    slot_id: slot.slotId,
+    kind: slot.kind,
+    label: slot.label,
+    filled_by: filledBy,
+    admin: slot.admin,
+  };
 }
 
 export function toChannelView(channel: Channel): ChannelView {

@@ -29,7 +29,7 @@ export function parseSlotSpec(spec: string, index: number): SlotSpec {
     label = label.slice(0, -':admin'.length).trim();
   }
   if (label.length === 0) label = kind === 'bot' ? 'bot' : `player${index}`;
-  if (label.length > Limits.slotLabelLength || /[\u0000-\u001f]/.test(label)) {
+  if (label.length > Limits.slotLabelLength || /\p{Cc}/u.test(label)) {
     throw new InvalidRequestError(
       `slots[${index}] has a label over ${Limits.slotLabelLength} characters or with control characters.`,
     );

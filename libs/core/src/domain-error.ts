@@ -3,13 +3,7 @@
  * (HTTP status, MCP `isError` result); the domain never speaks HTTP.
  */
 export type ErrorKind =
-  | 'invalid'
-  | 'not-found'
-  | 'conflict'
-  | 'forbidden'
-  | 'rate-limited'
-  | 'unavailable'
-  | 'internal';
+  'invalid' | 'not-found' | 'conflict' | 'forbidden' | 'rate-limited' | 'unavailable' | 'internal';
 
 /**
  * A failure the caller can act on. `code` is stable and matches the wire contract
@@ -35,7 +29,9 @@ export class InvalidRequestError extends DomainError {
 export class InternalError extends DomainError {
   readonly kind = 'internal';
   readonly code = 'INTERNAL_ERROR';
-  constructor(message = 'The server could not complete this call. Nothing was changed; try again.') {
+  constructor(
+    message = 'The server could not complete this call. Nothing was changed; try again.',
+  ) {
     super(message);
   }
 }

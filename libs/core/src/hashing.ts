@@ -51,7 +51,8 @@ function pythonString(s: string): string {
     else if (ch === '\t') out += '\\t';
     else if (ch === '\b') out += '\\b';
     else if (ch === '\f') out += '\\f';
-    else if (cp < 0x20 || (cp > 0x7e && cp <= 0xffff)) out += `\\u${cp.toString(16).padStart(4, '0')}`;
+    else if (cp < 0x20 || (cp > 0x7e && cp <= 0xffff))
+      out += `\\u${cp.toString(16).padStart(4, '0')}`;
     else if (cp > 0xffff) {
       const v = cp - 0x10000;
       out += `\\u${(0xd800 + (v >> 10)).toString(16)}\\u${(0xdc00 + (v & 0x3ff)).toString(16)}`;
@@ -60,8 +61,12 @@ function pythonString(s: string): string {
   return `${out}"`;
 }
 
+/** Python sorts str keys by code point; JavaScript's default sort compares UTF-16 units. */
 function compareCodePoints(a: string, b: string): number {
+  // Code points are exactly what is wanted here, not grapheme clusters.
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread
   const x = [...a];
+  // eslint-disable-next-line @typescript-eslint/no-misused-spread
   const y = [...b];
   for (let i = 0; i < Math.min(x.length, y.length); i++) {
     const d = (x[i]?.codePointAt(0) ?? 0) - (y[i]?.codePointAt(0) ?? 0);

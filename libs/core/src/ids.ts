@@ -14,5 +14,10 @@ export type BotId = Brand<string, 'BotId'>;
  * from the OS CSPRNG). Formats follow spec/compat.md: `chn_` + 11, `inv_` + 22, `rejoin_` + 22.
  */
 export function randomId(prefix: string, length: number): string {
-  return prefix + randomBytes(Math.ceil((length * 3) / 4) + 1).toString('base64url').slice(0, length);
+  return (
+    prefix +
+    randomBytes(Math.ceil((length * 3) / 4) + 1)
+      .toString('base64url')
+      .slice(0, length)
+  );
 }

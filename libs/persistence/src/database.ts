@@ -41,7 +41,10 @@ export class Database {
     const socketDir = mkdtempSync(join(tmpdir(), 'mp-pglite-'));
     const server = new PGLiteSocketServer({ db: pglite, path: join(socketDir, '.s.PGSQL.5432') });
     await server.start();
-    const dataSource = dataSourceFor({ host: socketDir, port: 5432, username: 'postgres', database: 'postgres' }, 1);
+    const dataSource = dataSourceFor(
+      { host: socketDir, port: 5432, username: 'postgres', database: 'postgres' },
+      1,
+    );
     return Database.initialise(dataSource, 'pglite', async () => {
       await server.stop();
       await pglite.close();

@@ -28,12 +28,35 @@ function draft(id: string, withBot: boolean): ChannelDraft {
     name: `channel ${id}`,
     createdBy: alice,
     slots: [
-      { slotId: 's0' as SlotId, kind: 'bot', label: 'referee', admin: true, inviteHash: null, botId: withBot ? botId : null },
-      { slotId: 's1' as SlotId, kind: 'invite', label: 'a', admin: false, inviteHash: `inv-${id}-1`, botId: null },
-      { slotId: 's2' as SlotId, kind: 'invite', label: 'b', admin: false, inviteHash: `inv-${id}-2`, botId: null },
+      {
+        slotId: 's0' as SlotId,
+        kind: 'bot',
+        label: 'referee',
+        admin: true,
+        inviteHash: null,
+        botId: withBot ? botId : null,
+      },
+      {
+        slotId: 's1' as SlotId,
+        kind: 'invite',
+        label: 'a',
+        admin: false,
+        inviteHash: `inv-${id}-1`,
+        botId: null,
+      },
+      {
+        slotId: 's2' as SlotId,
+        kind: 'invite',
+        label: 'b',
+        admin: false,
+        inviteHash: `inv-${id}-2`,
+        botId: null,
+      },
     ],
     bots: withBot ? [{ ...definition, botId, slotId: 's0' as SlotId }] : [],
-    messages: withBot ? [{ sender: 'system', kind: 'system', body: { type: 'bot:attach' }, toSlot: null }] : [],
+    messages: withBot
+      ? [{ sender: 'system', kind: 'system', body: { type: 'bot:attach' }, toSlot: null }]
+      : [],
     events: withBot ? [{ type: 'init', botId, payload: {} }] : [],
   };
 }
@@ -56,7 +79,10 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
   });
 
   it('creates a channel with slots, bot, first messages and events', async () => {
-    const { channel, lastEventSeq } = await store.createChannel(tenant, draft('chn_create0001', true));
+    const { channel, lastEventSeq } = await store.createChannel(
+      tenant,
+      draft('chn_create0001', true),
+    );
     expect(channel.slots.map((s) => [s.slotId, s.kind, s.botId])).toEqual([
       ['s0', 'bot', 'bot_Echo_0'],
       ['s1', 'invite', null],
@@ -64,9 +90,9 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
     ]);
     expect(lastEventSeq).toBe(1);
     expect(await store.listBots(tenant, channel.id)).toHaveLength(1);
-    expect(await store.pendingEvents(tenant, channel.id, 'bot_Echo_0' as BotId, 0, 10)).toMatchObject([
-      { seq: 1, type: 'init', botId: 'bot_Echo_0' },
-    ]);
+    expect(
+      await store.pendingEvents(tenant, channel.id, 'bot_Echo_0' as BotId, 0, 10),
+    ).toMatchObject([{ seq: 1, type: 'init', botId: 'bot_Echo_0' }]);
     expect(await store.findChannel('ten_other' as TenantId, channel.id)).toBeNull();
   });
 
@@ -74,10 +100,18 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
     const id = 'chn_invite0001' as ChannelId;
     await store.createChannel(tenant, draft(id, true));
     const joined = await store.redeemInvite(tenant, `inv-${id}-1`, bob, 'token-hash-1');
-    expect(joined).toMatchObject({ seat: { channelId: id, slot: { slotId: 's1', principalId: bob } }, eventSeq: 2 });
+    expect(joined).toMatchObject({
+      seat: { channelId: id, slot: { slotId: 's1', principalId: bob } },
+      eventSeq: 2,
+    });
     expect(await store.redeemInvite(tenant, `inv-${id}-1`, alice, 'token-hash-2')).toBeNull();
-    expect(await store.redeemInvite('ten_other' as TenantId, `inv-${id}-2`, alice, 'token-hash-3')).toBeNull();
-    expect(await store.findSeatByToken(tenant, 'token-hash-1')).toMatchObject({ channelId: id, slot: { slotId: 's1' } });
+    expect(
+      await store.redeemInvite('ten_other' as TenantId, `inv-${id}-2`, alice, 'token-hash-3'),
+    ).toBeNull();
+    expect(await store.findSeatByToken(tenant, 'token-hash-1')).toMatchObject({
+      channelId: id,
+      slot: { slotId: 's1' },
+    });
     expect(await store.seatsOf(tenant, id, bob)).toHaveLength(1);
     await store.rebindSeat(tenant, id, 's1' as SlotId, alice);
     expect(await store.seatsOf(tenant, id, bob)).toHaveLength(0);
@@ -91,15 +125,32 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
     await store.createChannel(tenant, draft(b, false));
     const posted = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        store.appendMessage(tenant, a, { sender: 'member:s1', kind: 'user', body: { text: `m${i}` }, toSlot: null }),
+        store.appendMessage(tenant, a, {
+          sender: 'member:s1',
+          kind: 'user',
+          body: { text: `m${i}` },
+          toSlot: null,
+        }),
       ),
     );
-    expect(posted.map((p) => p.message.id).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(posted.map((p) => p.message.id).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     expect(posted.every((p) => p.eventSeq === null)).toBe(true);
-    const other = await store.appendMessage(tenant, b, { sender: 'member:s1', kind: 'user', body: {}, toSlot: null });
+    const other = await store.appendMessage(tenant, b, {
+      sender: 'member:s1',
+      kind: 'user',
+      body: {},
+      toSlot: null,
+    });
     expect(other.message.id).toBe(1);
 
-    await store.updateChannel(tenant, a, [], { sender: 'system', kind: 'system', body: { type: 'x' }, toSlot: 's2' as SlotId });
+    await store.updateChannel(tenant, a, [], {
+      sender: 'system',
+      kind: 'system',
+      body: { type: 'x' },
+      toSlot: 's2' as SlotId,
+    });
     const forS1 = await store.listVisible(tenant, a, 's1' as SlotId, 0, 100);
     const forS2 = await store.listVisible(tenant, a, 's2' as SlotId, 15, 100);
     expect(forS1).toHaveLength(20);
@@ -152,14 +203,22 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
     expect(channel.slots[1]?.admin).toBe(true);
     expect(channel.slots[0]?.botId).toBeNull();
     expect(await store.listBots(tenant, id)).toEqual([]);
-    const { eventSeq } = await store.appendMessage(tenant, id, { sender: 'member:s1', kind: 'user', body: {}, toSlot: null });
+    const { eventSeq } = await store.appendMessage(tenant, id, {
+      sender: 'member:s1',
+      kind: 'user',
+      body: {},
+      toSlot: null,
+    });
     expect(eventSeq).toBeNull();
   });
 
   it('lists only the channels a principal created or holds a seat in', async () => {
     const carol = 'prn_carol' as PrincipalId;
     const id = 'chn_listing001' as ChannelId;
-    await store.createChannel(tenant, { ...draft(id, false), createdBy: 'prn_dave' as PrincipalId });
+    await store.createChannel(tenant, {
+      ...draft(id, false),
+      createdBy: 'prn_dave' as PrincipalId,
+    });
     expect(await store.listChannelsOf(tenant, carol, 10)).toEqual([]);
     await store.redeemInvite(tenant, `inv-${id}-2`, carol, 'carol-token');
     const listed = await store.listChannelsOf(tenant, carol, 10);

@@ -17,7 +17,7 @@ import type {
 import { IsNull } from 'typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { BotEntity, ChannelEventEntity, MessageEntity, SlotEntity } from './entities/index.js';
-import type { JsonObject } from './entities/json.js';
+import { jsonb } from './entities/json.js';
 
 interface ChannelRow {
   tenant_id: string;
@@ -70,7 +70,10 @@ export class TypeOrmChannelStore extends ChannelStore {
     return row?.n ?? 0;
   }
 
-  async createChannel(tenantId: TenantId, draft: ChannelDraft): Promise<{ channel: Channel; lastEventSeq: number }> {
+  async createChannel(
+    tenantId: TenantId,
+    draft: ChannelDraft,
+  ): Promise<{ channel: Channel; lastEventSeq: number }> {
     return this.db.transaction(async (em) => {
       await em.query(
         `INSERT INTO channels (tenant_id, id, name, created_by, last_msg_id, last_event_seq, active_bots)
@@ -105,7 +108,7 @@ export class TypeOrmChannelStore extends ChannelStore {
             codeRef: bot.codeRef,
             code: bot.code,
             codeHash: bot.codeHash,
-            manifest: bot.manifest as JsonObject,
+            manifest: jsonb(bot.manifest),
             manifestHash: bot.manifestHash,
             state: {},
             stateVersion: 0,
@@ -123,7 +126,7 @@ export class TypeOrmChannelStore extends ChannelStore {
             seq: index + 1,
             type: event.type,
             botId: event.botId,
-            payload: event.payload as JsonObject,
+            payload: jsonb(event.payload),
           })),
         );
       }
@@ -146,7 +149,9 @@ export class TypeOrmChannelStore extends ChannelStore {
   }
 
   async findBot(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<BotRecord | null> {
-    const row = await this.db.getRepository(BotEntity).findOne({ where: { tenantId, channelId, botId } });
+    const row = await this.db
+      .getRepository(BotEntity)
+      .findOne({ where: { tenantId, channelId, botId } });
     return row && row.removedAt === null ? toBotRecord(row) : null;
   }
 
@@ -171,7 +176,11 @@ export class TypeOrmChannelStore extends ChannelStore {
         em,
         tenantId,
         row.channel_id as ChannelId,
-        { type: 'join', botId: null, payload: { member: { slot_id: slot.slotId, label: slot.label } } },
+        {
+          type: 'join',
+          botId: null,
+          payload: { member: { slot_id: slot.slotId, label: slot.label } },
+        },
         true,
       );
       return { seat: { channelId: row.channel_id as ChannelId, slot }, eventSeq: eventSeq ?? 0 };
@@ -186,14 +195,23 @@ export class TypeOrmChannelStore extends ChannelStore {
     return row ? { channelId: row.channel_id as ChannelId, slot: toSlot(row) } : null;
   }
 
-  async rebindSeat(tenantId: TenantId, channelId: ChannelId, slotId: SlotId, principalId: PrincipalId): Promise<void> {
+  async rebindSeat(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    slotId: SlotId,
+    principalId: PrincipalId,
+  ): Promise<void> {
     await this.db.query(
       'UPDATE slots SET principal_id = $4 WHERE tenant_id = $1 AND channel_id = $2 AND slot_id = $3',
       [tenantId, channelId, slotId, principalId],
     );
   }
 
-  async seatsOf(tenantId: TenantId, channelId: ChannelId, principalId: PrincipalId): Promise<Slot[]> {
+  async seatsOf(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    principalId: PrincipalId,
+  ): Promise<Slot[]> {
     const rows = await this.db.query<SlotRow[]>(
       `SELECT ${SLOT_COLUMNS} FROM slots
        WHERE tenant_id = $1 AND channel_id = $2 AND principal_id = $3 ORDER BY position`,
@@ -233,7 +251,11 @@ export class TypeOrmChannelStore extends ChannelStore {
     return { message: toMessage(row), eventSeq: row.event_seq };
   }
 
-  async appendEvent(tenantId: TenantId, channelId: ChannelId, event: ChannelEventDraft): Promise<number> {
+  async appendEvent(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    event: ChannelEventDraft,
+  ): Promise<number> {
     const seq = await appendEvent(this.db.manager, tenantId, channelId, event, false);
     if (seq === null) throw new Error('the channel for the event does not exist');
     return seq;
@@ -263,7 +285,11 @@ export class TypeOrmChannelStore extends ChannelStore {
     return row ? toMessage(row) : null;
   }
 
-  async listChannelsOf(tenantId: TenantId, principalId: PrincipalId, limit: number): Promise<ChannelSummary[]> {
+  async listChannelsOf(
+    tenantId: TenantId,
+    principalId: PrincipalId,
+    limit: number,
+  ): Promise<ChannelSummary[]> {
     const channels = await this.db.query<ChannelRow[]>(
       `SELECT c.tenant_id, c.id, c.name, c.created_by, c.created_at, c.last_msg_id FROM channels c
        WHERE c.tenant_id = $1 AND (c.created_by = $2 OR EXISTS (
@@ -283,7 +309,10 @@ export class TypeOrmChannelStore extends ChannelStore {
       [tenantId, ids],
     );
     return channels.map((row) => ({
-      channel: toChannel(row, slots.filter((s) => s.channel_id === row.id)),
+      channel: toChannel(
+        row,
+        slots.filter((s) => s.channel_id === row.id),
+      ),
       messageCount: row.last_msg_id,
       botIds: bots.filter((b) => b.channel_id === row.id).map((b) => b.bot_id as BotId),
     }));
@@ -306,12 +335,10 @@ export class TypeOrmChannelStore extends ChannelStore {
             ]);
             break;
           case 'set_admin':
-            await em.query('UPDATE slots SET admin = $4 WHERE tenant_id = $1 AND channel_id = $2 AND slot_id = $3', [
-              tenantId,
-              channelId,
-              update.slotId,
-              update.admin,
-            ]);
+            await em.query(
+              'UPDATE slots SET admin = $4 WHERE tenant_id = $1 AND channel_id = $2 AND slot_id = $3',
+              [tenantId, channelId, update.slotId, update.admin],
+            );
             break;
           case 'remove_bot': {
             const removed = await em.query<unknown[]>(
@@ -323,15 +350,14 @@ export class TypeOrmChannelStore extends ChannelStore {
               [tenantId, channelId, update.botId],
             );
             if (removed.length > 0) {
-              await em.query('UPDATE slots SET bot_id = NULL WHERE tenant_id = $1 AND channel_id = $2 AND bot_id = $3', [
-                tenantId,
-                channelId,
-                update.botId,
-              ]);
-              await em.query('UPDATE channels SET active_bots = active_bots - 1 WHERE tenant_id = $1 AND id = $2', [
-                tenantId,
-                channelId,
-              ]);
+              await em.query(
+                'UPDATE slots SET bot_id = NULL WHERE tenant_id = $1 AND channel_id = $2 AND bot_id = $3',
+                [tenantId, channelId, update.botId],
+              );
+              await em.query(
+                'UPDATE channels SET active_bots = active_bots - 1 WHERE tenant_id = $1 AND id = $2',
+                [tenantId, channelId],
+              );
             }
             break;
           }
@@ -352,7 +378,13 @@ export class TypeOrmChannelStore extends ChannelStore {
     limit: number,
   ): Promise<ChannelEvent[]> {
     const rows = await this.db.query<
-      { seq: number; type: ChannelEvent['type']; bot_id: string | null; payload: never; created_at: Date }[]
+      {
+        seq: number;
+        type: ChannelEvent['type'];
+        bot_id: string | null;
+        payload: never;
+        created_at: Date;
+      }[]
     >(
       `SELECT seq, type, bot_id, payload, created_at FROM channel_events
        WHERE tenant_id = $1 AND channel_id = $2 AND seq > $3 AND (bot_id IS NULL OR bot_id = $4)
@@ -361,7 +393,13 @@ export class TypeOrmChannelStore extends ChannelStore {
     );
     return rows.map(
       (row) =>
-        ({ seq: row.seq, type: row.type, botId: row.bot_id, payload: row.payload, createdAt: row.created_at }) as ChannelEvent,
+        ({
+          seq: row.seq,
+          type: row.type,
+          botId: row.bot_id,
+          payload: row.payload,
+          createdAt: row.created_at,
+        }) as ChannelEvent,
     );
   }
 
@@ -371,7 +409,10 @@ export class TypeOrmChannelStore extends ChannelStore {
        JOIN channels c ON c.tenant_id = b.tenant_id AND c.id = b.channel_id
        WHERE b.removed_at IS NULL AND b.last_event_seq < c.last_event_seq`,
     );
-    return rows.map((row) => ({ tenantId: row.tenant_id as TenantId, channelId: row.channel_id as ChannelId }));
+    return rows.map((row) => ({
+      tenantId: row.tenant_id as TenantId,
+      channelId: row.channel_id as ChannelId,
+    }));
   }
 
   async commitBotEffects(
@@ -401,7 +442,11 @@ export class TypeOrmChannelStore extends ChannelStore {
   }
 }
 
-async function readChannel(em: EntityManager, tenantId: TenantId, channelId: ChannelId): Promise<Channel | null> {
+async function readChannel(
+  em: EntityManager,
+  tenantId: TenantId,
+  channelId: ChannelId,
+): Promise<Channel | null> {
   const [row] = await em.query<ChannelRow[]>(
     'SELECT tenant_id, id, name, created_by, created_at, last_msg_id FROM channels WHERE tenant_id = $1 AND id = $2',
     [tenantId, channelId],
@@ -437,7 +482,7 @@ async function insertMessages(
       id: first + index,
       sender: draft.sender,
       kind: draft.kind,
-      body: draft.body as JsonObject,
+      body: jsonb(draft.body),
       toSlot: draft.toSlot,
     })),
   );

@@ -23,7 +23,9 @@ export class TypeOrmSessionStore extends SessionStore {
   }
 
   async find(sessionId: string): Promise<Principal | null> {
-    const row = await this.db.getRepository(McpSessionEntity).findOne({ where: { idHash: sha256Hex(sessionId) } });
+    const row = await this.db
+      .getRepository(McpSessionEntity)
+      .findOne({ where: { idHash: sha256Hex(sessionId) } });
     if (!row) return null;
     return {
       tenantId: row.tenantId as TenantId,
@@ -34,7 +36,9 @@ export class TypeOrmSessionStore extends SessionStore {
   }
 
   async close(sessionId: string): Promise<boolean> {
-    const result = await this.db.getRepository(McpSessionEntity).delete({ idHash: sha256Hex(sessionId) });
+    const result = await this.db
+      .getRepository(McpSessionEntity)
+      .delete({ idHash: sha256Hex(sessionId) });
     return (result.affected ?? 0) > 0;
   }
 }

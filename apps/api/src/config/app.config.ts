@@ -8,11 +8,16 @@ const environment = z.object({
   PORT: int(0, 65_535, 8080),
   HOST: z.string().min(1).default('127.0.0.1'),
   PUBLIC_URL: z.url({ error: 'must be an absolute http(s) URL' }).optional(),
-  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   DB_POOL_SIZE: int(1, 200, 10),
   ALLOWED_ORIGINS: z.string().default(''),
-  BOT_LAUNCHER: z.enum(['inline'], { error: 'must be "inline" (process and kubernetes come later)' }).default('inline'),
+  BOT_LAUNCHER: z
+    .enum(['inline'], { error: 'must be "inline" (process and kubernetes come later)' })
+    .default('inline'),
   BOT_HOOK_TIMEOUT_MS: int(10, 60_000, 5_000),
   BOT_MEMORY_MB: int(8, 4_096, 64),
   BOT_OUTPUT_MAX_BYTES: int(1_024, 16 * 1024 * 1024, 256 * 1024),
@@ -71,7 +76,9 @@ export class ConfigError extends Error {}
  * not turn into a bad value.
  */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const parsed = environment.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);

@@ -20,6 +20,7 @@ export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
  */
 export function toDomainError(error: unknown): { error: DomainError; unexpected: boolean } {
   if (error instanceof DomainError) return { error, unexpected: false };
-  if (error instanceof z.ZodError) return { error: new InvalidRequestError(describeInputError(error)), unexpected: false };
+  if (error instanceof z.ZodError)
+    return { error: new InvalidRequestError(describeInputError(error)), unexpected: false };
   return { error: new InternalError(), unexpected: true };
 }

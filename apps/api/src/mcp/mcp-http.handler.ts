@@ -10,8 +10,6 @@ import type { OriginPolicy } from './origin-policy.js';
 /** Largest JSON-RPC request body accepted (bot code is at most 256 KiB). */
 export const MCP_BODY_LIMIT_BYTES = 1024 * 1024;
 
-type JsonRpcMessage = { method?: unknown };
-
 /**
  * MCP Streamable HTTP, every request self-contained (DESIGN §4): a fresh server and transport per
  * request, sessions only as a stored principal hint. A missing `Mcp-Session-Id` is accepted; an
@@ -30,16 +28,24 @@ export class McpHttpHandler {
   async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!this.checkOrigin(req, res)) return;
     const body = await readJsonBody(req, MCP_BODY_LIMIT_BYTES);
-    if (!body.ok) return sendJsonRpcError(res, body.status, body.code, body.message);
-
-    const messages = (Array.isArray(body.value) ? body.value : [body.value]) as JsonRpcMessage[];
-    const initializing = messages.some((message) => message?.method === 'initialize');
+    if (!body.ok) {
+      sendJsonRpcError(res, body.status, body.code, body.message);
+      return;
+    }
+    const messages: unknown[] = Array.isArray(body.value) ? body.value : [body.value];
+    const initializing = messages.some(isInitialize);
     const principal = await this.principalFor(req, res, initializing);
-    if (!principal) return sendJsonRpcError(res, 404, -32001, 'Session not found: initialize a new session.');
+    if (!principal) {
+      sendJsonRpcError(res, 404, -32001, 'Session not found: initialize a new session.');
+      return;
+    }
 
     const enableJsonResponse = negotiateAccept(req);
     const server = createMcpServer({ caller: { principal }, channels: this.channels });
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse });
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse,
+    });
     res.on('close', () => {
       void transport.close();
       void server.close();
@@ -52,15 +58,24 @@ export class McpHttpHandler {
   get(req: IncomingMessage, res: ServerResponse): void {
     if (!this.checkOrigin(req, res)) return;
     res.setHeader('Allow', 'POST, DELETE');
-    sendJsonRpcError(res, 405, -32000, 'Method not allowed: this server has no GET stream; POST requests instead.');
+    sendJsonRpcError(
+      res,
+      405,
+      -32000,
+      'Method not allowed: this server has no GET stream; POST requests instead.',
+    );
   }
 
   async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!this.checkOrigin(req, res)) return;
     const sessionId = header(req, 'mcp-session-id');
-    if (!sessionId) return sendJsonRpcError(res, 400, -32000, 'Mcp-Session-Id header is required to end a session.');
-    if (!(await this.sessions.close(sessionId))) return sendJsonRpcError(res, 404, -32001, 'Session not found.');
-    res.writeHead(200).end();
+    if (!sessionId) {
+      sendJsonRpcError(res, 400, -32000, 'Mcp-Session-Id header is required to end a session.');
+    } else if (!(await this.sessions.close(sessionId))) {
+      sendJsonRpcError(res, 404, -32001, 'Session not found.');
+    } else {
+      res.writeHead(200).end();
+    }
   }
 
   private checkOrigin(req: IncomingMessage, res: ServerResponse): boolean {
@@ -71,7 +86,11 @@ export class McpHttpHandler {
   }
 
   /** The session's principal; a new session on initialize; a transient one with no session. */
-  private async principalFor(req: IncomingMessage, res: ServerResponse, initializing: boolean): Promise<Principal | null> {
+  private async principalFor(
+    req: IncomingMessage,
+    res: ServerResponse,
+    initializing: boolean,
+  ): Promise<Principal | null> {
     if (initializing) {
       const principal = await this.principals.createAnonymous(DEFAULT_TENANT_ID);
       res.setHeader('Mcp-Session-Id', await this.sessions.open(principal));
@@ -94,29 +113,55 @@ function negotiateAccept(req: IncomingMessage): boolean {
   return !sse;
 }
 
+function isInitialize(message: unknown): boolean {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    'method' in message &&
+    message.method === 'initialize'
+  );
+}
+
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
 
-type BodyResult = { ok: true; value: unknown } | { ok: false; status: number; code: number; message: string };
+type BodyResult =
+  { ok: true; value: unknown } | { ok: false; status: number; code: number; message: string };
 
 async function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) return { ok: false, status: 413, code: -32600, message: `Request body larger than ${limit} bytes.` };
+    if (size > limit)
+      return {
+        ok: false,
+        status: 413,
+        code: -32600,
+        message: `Request body larger than ${limit} bytes.`,
+      };
     chunks.push(chunk as Buffer);
   }
   try {
     return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
   } catch {
-    return { ok: false, status: 400, code: -32700, message: 'Parse error: the body is not valid JSON.' };
+    return {
+      ok: false,
+      status: 400,
+      code: -32700,
+      message: 'Parse error: the body is not valid JSON.',
+    };
   }
 }
 
-function sendJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
+function sendJsonRpcError(
+  res: ServerResponse,
+  status: number,
+  code: number,
+  message: string,
+): void {
   res
     .writeHead(status, { 'Content-Type': 'application/json' })
     .end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));

@@ -24,7 +24,10 @@ const INSTRUCTIONS =
 
 /** tools/list entries, computed once: JSON Schema of each tool's input (what the client sends). */
 const TOOL_LIST: Tool[] = TOOLS.map((tool) => {
-  const { $schema: _dialect, ...inputSchema } = z.toJSONSchema(tool.input, { io: 'input', unrepresentable: 'any' });
+  const { $schema: _dialect, ...inputSchema } = z.toJSONSchema(tool.input, {
+    io: 'input',
+    unrepresentable: 'any',
+  });
   return {
     name: tool.name,
     title: tool.title,
@@ -42,7 +45,11 @@ const logger = new Logger('McpTools');
  * A fresh MCP server for one HTTP request: nothing is shared between clients, so one client's
  * request can never be answered on another's response (CVE-2026-25536).
  */
+// The low-level Server on purpose: it lets us validate input with our own schemas and answer with
+// the compat error text, which McpServer's built-in validation would replace.
+// eslint-disable-next-line @typescript-eslint/no-deprecated
 export function createMcpServer(context: Omit<ToolContext, 'signal'>): Server {
+  // eslint-disable-next-line @typescript-eslint/no-deprecated
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
     instructions: INSTRUCTIONS,
@@ -66,7 +73,10 @@ export function createMcpServer(context: Omit<ToolContext, 'signal'>): Server {
   }));
   server.setRequestHandler(ReadResourceRequestSchema, (request) => {
     const doc = DOC_RESOURCES.find((resource) => resource.uri === request.params.uri);
-    if (!doc) throw invalidParams(`Unknown resource: ${request.params.uri.slice(0, 200)}`, { uri: request.params.uri });
+    if (!doc)
+      throw invalidParams(`Unknown resource: ${request.params.uri.slice(0, 200)}`, {
+        uri: request.params.uri,
+      });
     return { contents: [{ uri: doc.uri, mimeType: 'text/markdown', text: doc.text }] };
   });
   return server;
@@ -77,7 +87,11 @@ export function createMcpServer(context: Omit<ToolContext, 'signal'>): Server {
  * `content[0].text` and the same object in `structuredContent`; failures as `isError` results
  * whose text starts with the stable code.
  */
-export async function callTool(tool: ToolDefinition, ctx: ToolContext, args: unknown): Promise<CallToolResult> {
+export async function callTool(
+  tool: ToolDefinition,
+  ctx: ToolContext,
+  args: unknown,
+): Promise<CallToolResult> {
   const parsed = tool.input.safeParse(args);
   if (!parsed.success) {
     return errorResult(tool.name, new InvalidRequestError(describeInputError(parsed.error)));
@@ -85,10 +99,14 @@ export async function callTool(tool: ToolDefinition, ctx: ToolContext, args: unk
   try {
     const result = await tool.run(ctx, parsed.data);
     const text = tool.text ? tool.text(result) : JSON.stringify(result);
-    return { content: [{ type: 'text', text }], structuredContent: result as Record<string, unknown> };
+    return {
+      content: [{ type: 'text', text }],
+      structuredContent: result as Record<string, unknown>,
+    };
   } catch (thrown) {
     const { error, unexpected } = toDomainError(thrown);
-    if (unexpected) logger.error(`${tool.name} failed`, thrown instanceof Error ? thrown.stack : String(thrown));
+    if (unexpected)
+      logger.error(`${tool.name} failed`, thrown instanceof Error ? thrown.stack : String(thrown));
     return errorResult(tool.name, error);
   }
 }
@@ -104,7 +122,9 @@ function invalidParams(message: string, data?: unknown): Error {
 function errorResult(toolName: string, error: { code: string; message: string }): CallToolResult {
   return {
     isError: true,
-    content: [{ type: 'text', text: `Error calling tool '${toolName}': ${error.code}: ${error.message}` }],
+    content: [
+      { type: 'text', text: `Error calling tool '${toolName}': ${error.code}: ${error.message}` },
+    ],
     structuredContent: { error: { code: error.code, message: error.message } },
   };
 }

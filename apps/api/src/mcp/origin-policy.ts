@@ -7,7 +7,10 @@ export class OriginPolicy {
   private readonly allowed: ReadonlySet<string>;
 
   constructor(publicUrl: string, extra: readonly string[]) {
-    this.allowed = new Set([new URL(publicUrl).origin, ...extra.map((origin) => origin.replace(/\/+$/, ''))]);
+    this.allowed = new Set([
+      new URL(publicUrl).origin,
+      ...extra.map((origin) => origin.replace(/\/+$/, '')),
+    ]);
   }
 
   allows(origin: string | undefined): boolean {

@@ -15,7 +15,10 @@ export interface ToolContext {
  * translates (STYLE principle 2). `text` renders the result for `content[0].text`; by default the
  * compact JSON of the result, as spec/compat.md requires.
  */
-export interface ToolDefinition<Schema extends z.ZodType = z.ZodType, Result extends object = object> {
+export interface ToolDefinition<
+  Schema extends z.ZodType = z.ZodType,
+  Result extends object = object,
+> {
   readonly name: string;
   readonly title: string;
   readonly description: string;

@@ -1,5 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { DEFAULT_TENANT_ID, transientPrincipal } from '#auth';
 import {
   ChannelService,
@@ -47,19 +58,36 @@ export class ChannelsController {
   }
 
   @Get('channels/:channelId')
-  info(@Req() req: IncomingMessage, @Param('channelId') channelId: string, @Query() query: unknown) {
-    return this.channels.getChannelInfo(caller(), parse(channelInfoInput, req, query, { channel_id: channelId }));
+  info(
+    @Req() req: IncomingMessage,
+    @Param('channelId') channelId: string,
+    @Query() query: unknown,
+  ) {
+    return this.channels.getChannelInfo(
+      caller(),
+      parse(channelInfoInput, req, query, { channel_id: channelId }),
+    );
   }
 
   @Patch('channels/:channelId')
-  update(@Req() req: IncomingMessage, @Param('channelId') channelId: string, @Body() body: unknown) {
-    return this.channels.updateChannel(caller(), parse(updateChannelInput, req, body, { channel_id: channelId }));
+  update(
+    @Req() req: IncomingMessage,
+    @Param('channelId') channelId: string,
+    @Body() body: unknown,
+  ) {
+    return this.channels.updateChannel(
+      caller(),
+      parse(updateChannelInput, req, body, { channel_id: channelId }),
+    );
   }
 
   @Post('channels/:channelId/messages')
   @HttpCode(201)
   post(@Req() req: IncomingMessage, @Param('channelId') channelId: string, @Body() body: unknown) {
-    return this.channels.postMessage(caller(), parse(postMessageInput, req, body, { channel_id: channelId }));
+    return this.channels.postMessage(
+      caller(),
+      parse(postMessageInput, req, body, { channel_id: channelId }),
+    );
   }
 
   @Get('channels/:channelId/messages')
@@ -82,7 +110,10 @@ export class ChannelsController {
     @Param('botId') botId: string,
     @Body() body: unknown,
   ) {
-    return this.channels.dmBot(caller(), parse(dmBotInput, req, body, { channel_id: channelId, bot_id: botId }));
+    return this.channels.dmBot(
+      caller(),
+      parse(dmBotInput, req, body, { channel_id: channelId, bot_id: botId }),
+    );
   }
 
   @Get('channels/:channelId/bots/:botId/code')
@@ -92,7 +123,10 @@ export class ChannelsController {
     @Param('botId') botId: string,
     @Query() query: unknown,
   ) {
-    return this.channels.getBotCode(caller(), parse(botCodeInput, req, query, { channel_id: channelId, bot_id: botId }));
+    return this.channels.getBotCode(
+      caller(),
+      parse(botCodeInput, req, query, { channel_id: channelId, bot_id: botId }),
+    );
   }
 }
 
@@ -101,8 +135,14 @@ function caller(): Caller {
 }
 
 /** Merges path values over the body or query, adds the member token header, and validates. */
-function parse<S extends z.ZodType>(schema: S, req: IncomingMessage, source: unknown, path: object = {}): z.output<S> {
-  const base = typeof source === 'object' && source !== null && !Array.isArray(source) ? source : {};
+function parse<S extends z.ZodType>(
+  schema: S,
+  req: IncomingMessage,
+  source: unknown,
+  path: object = {},
+): z.output<S> {
+  const base =
+    typeof source === 'object' && source !== null && !Array.isArray(source) ? source : {};
   const token = req.headers['x-member-token'];
   const memberToken = typeof token === 'string' && token ? { member_token: token } : {};
   return schema.parse({ ...memberToken, ...base, ...path });

@@ -8,7 +8,10 @@ import {
 import { z } from 'zod';
 
 const jsonSchema = (schema: z.ZodType, omit: string[] = []): Record<string, unknown> => {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as {
     $schema?: string;
     properties?: Record<string, unknown>;
     required?: string[];
@@ -20,18 +23,41 @@ const jsonSchema = (schema: z.ZodType, omit: string[] = []): Record<string, unkn
 
 const problem = { $ref: '#/components/schemas/Problem' };
 const errors = {
-  '400': { description: 'Invalid input (code INVALID_REQUEST)', content: { 'application/problem+json': { schema: problem } } },
-  '403': { description: 'Not a member or not an admin', content: { 'application/problem+json': { schema: problem } } },
-  '404': { description: 'Channel, bot, invite or token not found', content: { 'application/problem+json': { schema: problem } } },
-  '409': { description: 'Ambiguous member or a conflict', content: { 'application/problem+json': { schema: problem } } },
-  '429': { description: 'Rate limited', content: { 'application/problem+json': { schema: problem } } },
+  '400': {
+    description: 'Invalid input (code INVALID_REQUEST)',
+    content: { 'application/problem+json': { schema: problem } },
+  },
+  '403': {
+    description: 'Not a member or not an admin',
+    content: { 'application/problem+json': { schema: problem } },
+  },
+  '404': {
+    description: 'Channel, bot, invite or token not found',
+    content: { 'application/problem+json': { schema: problem } },
+  },
+  '409': {
+    description: 'Ambiguous member or a conflict',
+    content: { 'application/problem+json': { schema: problem } },
+  },
+  '429': {
+    description: 'Rate limited',
+    content: { 'application/problem+json': { schema: problem } },
+  },
 };
-const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
+const ok = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: { type: 'object' } } },
+});
 const body = (schema: z.ZodType, omit: string[] = []) => ({
   required: true,
   content: { 'application/json': { schema: jsonSchema(schema, omit) } },
 });
-const pathParam = (name: string) => ({ name, in: 'path', required: true, schema: { type: 'string', maxLength: 64 } });
+const pathParam = (name: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  schema: { type: 'string', maxLength: 64 },
+});
 const queryParam = (name: string, schema: Record<string, unknown>, description: string) => ({
   name,
   in: 'query',
@@ -59,9 +85,19 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
     },
     servers: [{ url: `${publicUrl}/api/v1` }],
     paths: {
-      '/health': { get: { operationId: 'health', summary: 'Health check', responses: { '200': ok('Healthy') } } },
+      '/health': {
+        get: {
+          operationId: 'health',
+          summary: 'Health check',
+          responses: { '200': ok('Healthy') },
+        },
+      },
       '/channels': {
-        get: { operationId: 'listChannels', summary: 'Channels you created or hold a seat in', responses: { '200': ok('Channels') } },
+        get: {
+          operationId: 'listChannels',
+          summary: 'Channels you created or hold a seat in',
+          responses: { '200': ok('Channels') },
+        },
         post: {
           operationId: 'createChannel',
           summary: 'Create a channel',
@@ -79,7 +115,11 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
       },
       '/channels/{channelId}': {
         parameters: [pathParam('channelId'), memberTokenHeader],
-        get: { operationId: 'getChannelInfo', summary: 'Channel view and bots', responses: { '200': ok('Channel'), ...errors } },
+        get: {
+          operationId: 'getChannelInfo',
+          summary: 'Channel view and bots',
+          responses: { '200': ok('Channel'), ...errors },
+        },
         patch: {
           operationId: 'updateChannel',
           summary: 'Admin operations (rename, set_admin, remove_bot)',
@@ -93,8 +133,16 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
           operationId: 'syncMessages',
           summary: 'Messages after a cursor (long poll)',
           parameters: [
-            queryParam('cursor', { type: 'integer', minimum: 0 }, 'The highest message id you have seen.'),
-            queryParam('timeout_ms', { type: 'integer', minimum: 0, maximum: 60000 }, 'How long to wait for news.'),
+            queryParam(
+              'cursor',
+              { type: 'integer', minimum: 0 },
+              'The highest message id you have seen.',
+            ),
+            queryParam(
+              'timeout_ms',
+              { type: 'integer', minimum: 0, maximum: 60000 },
+              'How long to wait for news.',
+            ),
           ],
           responses: { '200': ok('messages, cursor, view'), ...errors },
         },

@@ -16,7 +16,8 @@ export class ProblemFilter implements ExceptionFilter {
     if (res.headersSent) return;
     if (exception instanceof HttpException || isBodyParserError(exception)) {
       const status = exception instanceof HttpException ? exception.getStatus() : exception.status;
-      const code = status === 404 ? 'NOT_FOUND' : status === 413 ? 'INVALID_REQUEST' : 'INVALID_REQUEST';
+      const code =
+        status === 404 ? 'NOT_FOUND' : status === 413 ? 'INVALID_REQUEST' : 'INVALID_REQUEST';
       const detail =
         status === 404
           ? 'No such endpoint. See /api/v1/openapi.json.'
@@ -26,13 +27,23 @@ export class ProblemFilter implements ExceptionFilter {
       return send(res, status >= 500 ? 500 : status, code, detail);
     }
     const { error, unexpected } = toDomainError(exception);
-    if (unexpected) this.logger.error('request failed', exception instanceof Error ? exception.stack : String(exception));
+    if (unexpected)
+      this.logger.error(
+        'request failed',
+        exception instanceof Error ? exception.stack : String(exception),
+      );
     send(res, STATUS_BY_KIND[error.kind], error.code, error.message);
   }
 }
 
 function isBodyParserError(error: unknown): error is { status: number; type: string } {
-  return typeof error === 'object' && error !== null && 'type' in error && 'status' in error && typeof error.status === 'number';
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'type' in error &&
+    'status' in error &&
+    typeof error.status === 'number'
+  );
 }
 
 function send(res: Response, status: number, code: string, detail: string): void {

@@ -88,8 +88,10 @@ export default class GuessBot {
     const digits = text.match(/\d+/g);
     if (!conceding && !digits) return;
 
-    if (!state.game_started) return this.violation('GAME_NOT_STARTED', 'Wait for a second player.', player);
-    if (!state.players.includes(player)) return this.violation('BAD_MOVE', 'Only players may guess.', player);
+    if (!state.game_started)
+      return this.violation('GAME_NOT_STARTED', 'Wait for a second player.', player);
+    if (!state.players.includes(player))
+      return this.violation('BAD_MOVE', 'Only players may guess.', player);
     if (conceding) return this.finish(state, this.opponentOf(state, player), 'concede');
 
     const current = state.players[state.turn_index];
@@ -135,13 +137,18 @@ export default class GuessBot {
         type: 'status',
         you: member.slot_id,
         your_turn:
-          state.game_started && !state.game_ended && state.players[state.turn_index] === member.slot_id,
+          state.game_started &&
+          !state.game_ended &&
+          state.players[state.turn_index] === member.slot_id,
         ...this.publicState(state),
       });
     } else if (command === '!help') {
       this.ctx.dm(member.slot_id, 'bot', { type: 'help', commands: HELP });
     } else {
-      this.ctx.dm(member.slot_id, 'bot', { type: 'error', text: `Unknown command: ${command.slice(0, 100)}` });
+      this.ctx.dm(member.slot_id, 'bot', {
+        type: 'error',
+        text: `Unknown command: ${command.slice(0, 100)}`,
+      });
     }
   }
 
@@ -190,7 +197,8 @@ export default class GuessBot {
       players: [...state.players],
       game_started: state.game_started,
       game_ended: state.game_ended,
-      current_turn: state.game_started && !state.game_ended ? state.players[state.turn_index] : null,
+      current_turn:
+        state.game_started && !state.game_ended ? state.players[state.turn_index] : null,
       guess_count: state.guess_count,
     };
   }

@@ -75,7 +75,11 @@ export abstract class ChannelStore {
   /** Bots attached and not removed, in slot order. */
   abstract listBots(tenantId: TenantId, channelId: ChannelId): Promise<BotRecord[]>;
 
-  abstract findBot(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<BotRecord | null>;
+  abstract findBot(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    botId: BotId,
+  ): Promise<BotRecord | null>;
 
   /**
    * Fills the open invite slot whose invite hashes to `inviteHash`, binds it to `principalId`
@@ -101,7 +105,11 @@ export abstract class ChannelStore {
   ): Promise<void>;
 
   /** The invite slots of a channel that `principalId` holds. */
-  abstract seatsOf(tenantId: TenantId, channelId: ChannelId, principalId: PrincipalId): Promise<Slot[]>;
+  abstract seatsOf(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    principalId: PrincipalId,
+  ): Promise<Slot[]>;
 
   /**
    * Commits a member's public message and, when the channel has bots, the `message` event that
@@ -114,7 +122,11 @@ export abstract class ChannelStore {
   ): Promise<{ message: Message; eventSeq: number | null }>;
 
   /** Commits an event with no message (a DM to a bot). */
-  abstract appendEvent(tenantId: TenantId, channelId: ChannelId, event: ChannelEventDraft): Promise<number>;
+  abstract appendEvent(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    event: ChannelEventDraft,
+  ): Promise<number>;
 
   /** Messages after `cursor` that the slot may see (public, or private to it), oldest first. */
   abstract listVisible(
@@ -125,10 +137,18 @@ export abstract class ChannelStore {
     limit: number,
   ): Promise<Message[]>;
 
-  abstract findMessage(tenantId: TenantId, channelId: ChannelId, id: number): Promise<Message | null>;
+  abstract findMessage(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    id: number,
+  ): Promise<Message | null>;
 
   /** Channels where the principal holds a seat or that it created, newest first. */
-  abstract listChannelsOf(tenantId: TenantId, principalId: PrincipalId, limit: number): Promise<ChannelSummary[]>;
+  abstract listChannelsOf(
+    tenantId: TenantId,
+    principalId: PrincipalId,
+    limit: number,
+  ): Promise<ChannelSummary[]>;
 
   /** Applies updates and appends their system message, all or nothing. */
   abstract updateChannel(

@@ -4,3 +4,8 @@
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type JsonObject = Record<string, any>;
+
+/** A domain JSON object as a jsonb column value. */
+export function jsonb(value: object): JsonObject {
+  return value;
+}

@@ -61,11 +61,15 @@ export class InitialSchema1763700000000 implements MigrationInterface {
         PRIMARY KEY (tenant_id, channel_id, slot_id),
         FOREIGN KEY (tenant_id, channel_id) REFERENCES channels (tenant_id, id) ON DELETE CASCADE
       )`);
-    await db.query(`CREATE UNIQUE INDEX slots_invite ON slots (tenant_id, invite_hash) WHERE invite_hash IS NOT NULL`);
+    await db.query(
+      `CREATE UNIQUE INDEX slots_invite ON slots (tenant_id, invite_hash) WHERE invite_hash IS NOT NULL`,
+    );
     await db.query(
       `CREATE UNIQUE INDEX slots_member_token ON slots (tenant_id, member_token_hash) WHERE member_token_hash IS NOT NULL`,
     );
-    await db.query(`CREATE INDEX slots_principal ON slots (tenant_id, principal_id) WHERE principal_id IS NOT NULL`);
+    await db.query(
+      `CREATE INDEX slots_principal ON slots (tenant_id, principal_id) WHERE principal_id IS NOT NULL`,
+    );
     await db.query(`
       CREATE TABLE bots (
         tenant_id text NOT NULL,
@@ -115,7 +119,16 @@ export class InitialSchema1763700000000 implements MigrationInterface {
   }
 
   async down(db: QueryRunner): Promise<void> {
-    for (const table of ['channel_events', 'messages', 'bots', 'slots', 'channels', 'mcp_sessions', 'principals', 'tenants']) {
+    for (const table of [
+      'channel_events',
+      'messages',
+      'bots',
+      'slots',
+      'channels',
+      'mcp_sessions',
+      'principals',
+      'tenants',
+    ]) {
       await db.query(`DROP TABLE IF EXISTS ${table}`);
     }
   }

@@ -11,6 +11,11 @@ export const createChannelTool = defineTool({
     'per invite slot: hand each invite to the agent who should take that seat (you are not joined yourself; ' +
     'join with one of the invites to play). Bots that fail to load are listed in bot_errors.',
   input: createChannelInput,
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
   run: (ctx, input) => ctx.channels.createChannel(ctx.caller, input),
 });

@@ -9,6 +9,11 @@ export const dmBotTool = defineTool({
     'members do not see it; the bot answers privately, and you read the answer with sync_messages. ' +
     MEMBER_TOKEN_HINT,
   input: dmBotInput,
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
   run: (ctx, input) => ctx.channels.dmBot(ctx.caller, input),
 });

@@ -7,6 +7,7 @@ export const healthCheckTool = defineTool({
   description: 'Check that the multiplayer server is up. Returns a line with the server time.',
   input: z.object({}),
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
-  run: () => Promise.resolve({ result: `Multiplayer server healthy at ${new Date().toISOString()}` }),
+  run: () =>
+    Promise.resolve({ result: `Multiplayer server healthy at ${new Date().toISOString()}` }),
   text: (result) => result.result,
 });

@@ -10,6 +10,11 @@ export const joinChannelTool = defineTool({
     'on every later call for this channel (post_message, sync_messages, dm_bot, …). It is your seat: anyone ' +
     'holding it acts as you, so do not post it in the channel.',
   input: joinChannelInput,
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
   run: (ctx, input) => ctx.channels.joinChannel(ctx.caller, input),
 });

@@ -9,6 +9,11 @@ export const postMessageTool = defineTool({
     'this returns, so call sync_messages next to read their replies. ' +
     MEMBER_TOKEN_HINT,
   input: postMessageInput,
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: false,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
   run: (ctx, input) => ctx.channels.postMessage(ctx.caller, input),
 });

@@ -10,6 +10,11 @@ export const updateChannelTool = defineTool({
     'system message saying what changed. ' +
     MEMBER_TOKEN_HINT,
   input: updateChannelInput,
-  annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false },
+  annotations: {
+    readOnlyHint: false,
+    destructiveHint: true,
+    idempotentHint: false,
+    openWorldHint: false,
+  },
   run: (ctx, input) => ctx.channels.updateChannel(ctx.caller, input),
 });
