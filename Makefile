@@ -1,0 +1,33 @@
+# The two commands of the README, and what they need. Every Node command goes through
+# scripts/with-node24.sh, which brings Node 24 when the machine's Node is older.
+SHELL := /bin/bash
+NODE := scripts/with-node24.sh
+
+.PHONY: start test check build conformance bench deps
+
+# Dependencies, installed again whenever the lockfile changes.
+node_modules/.installed: package.json package-lock.json scripts/with-node24.sh
+	$(NODE) npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+deps: node_modules/.installed
+
+build: deps
+	$(NODE) npm run build
+
+## start: the server on the embedded defaults (PGlite under ./data, in-process events, inline bots).
+start: build
+	$(NODE) npm start
+
+## test: format, lint, layer rules, type check, unit + integration + e2e tests, MCP conformance.
+test: deps
+	$(NODE) npm run check
+	scripts/conformance.sh
+
+check: test
+
+conformance: deps
+	scripts/conformance.sh
+
+bench: deps
+	$(NODE) npm run bench
