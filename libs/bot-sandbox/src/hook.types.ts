@@ -3,6 +3,11 @@ export type HookName = 'init' | 'join' | 'message' | 'private_message';
 
 /** Everything one hook call needs: the function (code, params, state, event) → effects. */
 export interface HookRequest {
+  /**
+   * Hooks with the same key reuse one warm isolate, one at a time: give each bot its own key
+   * (tenant, channel, bot), so no bot ever waits behind, or shares a heap with, another.
+   */
+  readonly isolationKey: string;
   readonly code: string;
   readonly params: Record<string, unknown>;
   readonly state: Record<string, unknown>;

@@ -7,6 +7,7 @@ afterAll(() => sandbox.dispose());
 
 function request(code: string, overrides: Partial<HookRequest> = {}): HookRequest {
   return {
+    isolationKey: 'ten/chn_x/bot_X_0',
     code,
     params: { greeting: 'hi' },
     state: { n: 1 },

@@ -2,47 +2,54 @@ import { createHash, randomBytes } from 'node:crypto';
 import ivm from 'isolated-vm';
 import { z } from 'zod';
 import { toBotModule } from './bot-source.js';
-import { DRIVER_SOURCE } from './driver.source.js';
+import { DRIVER_SOURCE, PRELUDE_SOURCE } from './driver.source.js';
 import type { BotInspection, HookOutcome, HookRequest, SandboxLimits } from './hook.types.js';
 
+/** A plain JSON object, kept as it is (a rebuilt object would drop keys such as `__proto__`). */
+const jsonObject = z.custom<Record<string, unknown>>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+);
+
 const effectsSchema = z.object({
-  posts: z.array(
-    z.object({
-      kind: z.string(),
-      body: z.record(z.string(), z.unknown()),
-      to_slot: z.string().nullable(),
-    }),
-  ),
-  state: z.record(z.string(), z.unknown()).optional(),
+  posts: z.array(z.object({ kind: z.string(), body: jsonObject, to_slot: z.string().nullable() })),
+  state: jsonObject.optional(),
   logs: z.array(z.string()),
 });
 
 const inspectionSchema = z.object({ className: z.string(), manifest: z.string().nullable() });
 
+/** Room for the JSON punctuation around the accounted items of a hook's output. */
+const OUTPUT_ENVELOPE_BYTES = 16 * 1024;
+
 interface Loaded {
-  readonly context: ivm.Context;
   readonly driver: ivm.Module;
+}
+
+interface WarmIsolate {
+  readonly isolate: ivm.Isolate;
+  busy: boolean;
 }
 
 /**
  * Runs bot hooks in V8 isolates (isolated-vm): no Node APIs inside, a heap limit, and one wall
  * deadline over module evaluation, constructor and hook. Every hook gets a fresh context, so
- * nothing a bot leaves on its globals survives to the next call. Isolates are kept warm per
- * code hash (a small LRU) and thrown away after any limit breach.
+ * nothing a bot leaves on its globals survives to the next call. Each isolation key (one bot) keeps
+ * a warm isolate of its own, used by one hook at a time; idle ones are dropped past a small cap,
+ * and an isolate is thrown away after any limit breach.
  */
 export class IsolateSandbox {
-  private readonly isolates = new Map<string, ivm.Isolate>();
+  private readonly warm = new Map<string, WarmIsolate>();
 
   constructor(
     private readonly limits: SandboxLimits,
-    private readonly maxWarmIsolates = 32,
+    private readonly maxWarmIsolates = 64,
   ) {}
 
-  /** Evaluates the module and reads its class and static manifest, within the same limits. */
+  /** Evaluates the module and reads its class and static manifest, in a throw-away isolate. */
   async inspect(
     code: string,
   ): Promise<{ ok: true; inspection: BotInspection } | { ok: false; error: string }> {
-    const outcome = await this.withContext(code, async (loaded, deadline) => {
+    const outcome = await this.withContext(null, code, async (loaded, deadline) => {
       const inspect = await exported(loaded.driver, 'inspect');
       const json = (await inspect.apply(undefined, [], {
         result: { copy: true },
@@ -60,19 +67,27 @@ export class IsolateSandbox {
 
   /** Runs one hook and returns its effects, or the reason it failed (never throws for bot faults). */
   async run(request: HookRequest): Promise<HookOutcome> {
-    const outcome = await this.withContext(request.code, async (loaded, deadline) => {
+    const { isolationKey, ...forBot } = request;
+    const outcome = await this.withContext(isolationKey, request.code, async (loaded, deadline) => {
       const run = await exported(loaded.driver, 'run');
       const json = (await run.apply(
         undefined,
-        [JSON.stringify(request), this.limits.maxOutputBytes],
+        [JSON.stringify(forBot), this.limits.maxOutputBytes],
         {
           arguments: { copy: true },
           result: { promise: true, copy: true },
           timeout: remaining(deadline),
         },
       )) as string;
-      if (json.length > this.limits.maxOutputBytes * 2) {
-        throw new BotCodeError('output limit exceeded');
+      // The driver accounts output as it goes; this host-side check holds even if bot code
+      // tampered with the isolate's built-ins.
+      if (
+        typeof json !== 'string' ||
+        json.length > this.limits.maxOutputBytes + OUTPUT_ENVELOPE_BYTES
+      ) {
+        throw new BotCodeError(
+          `output limit exceeded: a hook may produce at most ${this.limits.maxOutputBytes} bytes`,
+        );
       }
       return effectsSchema.parse(JSON.parse(json));
     });
@@ -81,25 +96,26 @@ export class IsolateSandbox {
 
   /** Frees every isolate. */
   dispose(): void {
-    for (const isolate of this.isolates.values()) if (!isolate.isDisposed) isolate.dispose();
-    this.isolates.clear();
+    for (const { isolate } of this.warm.values()) if (!isolate.isDisposed) isolate.dispose();
+    this.warm.clear();
   }
 
   private async withContext<T>(
+    key: string | null,
     code: string,
     work: (loaded: Loaded, deadline: number) => Promise<T>,
   ): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
     const prepared = toBotModule(code);
     if ('error' in prepared) return { ok: false, error: prepared.error };
-    const key = createHash('sha256').update(code).digest('hex');
-    const isolate = this.isolateFor(key);
+    const lease = this.lease(key);
+    const { isolate } = lease;
     const deadline = Date.now() + this.limits.timeoutMs;
     const watch = { timedOut: false };
     // The isolate's own timeouts cover synchronous runs; this watchdog also ends a hook stuck in
-    // promise jobs, by disposing the isolate.
+    // promise jobs, by disposing the isolate (it is this hook's alone).
     const watchdog = setTimeout(() => {
       watch.timedOut = true;
-      this.discard(key, isolate);
+      if (!isolate.isDisposed) isolate.dispose();
     }, this.limits.timeoutMs + 50);
     let context: ivm.Context | undefined;
     try {
@@ -112,44 +128,58 @@ export class IsolateSandbox {
         '__mpSha256',
         new ivm.Callback((text: string) => createHash('sha256').update(text, 'utf8').digest('hex')),
       );
+      const prelude = await isolate.compileModule(PRELUDE_SOURCE, { filename: 'prelude.js' });
       const bot = await isolate.compileModule(prepared.module, { filename: 'bot.js' });
       const driver = await isolate.compileModule(DRIVER_SOURCE, { filename: 'driver.js' });
+      await prelude.instantiate(context, () => {
+        throw new BotCodeError('the prelude imports nothing');
+      });
       await driver.instantiate(context, (specifier) => {
+        if (specifier === 'mp:prelude') return prelude;
         if (specifier === 'bot:main') return bot;
         throw new BotCodeError(`imports are not available to bots (tried "${specifier}")`);
       });
       await driver.evaluate({ timeout: remaining(deadline) });
-      const value = await work({ context, driver }, deadline);
+      const value = await work({ driver }, deadline);
       return { ok: true, value };
     } catch (error) {
-      const reason = describeFailure(error, isolate, watch.timedOut, this.limits);
-      if (isolate.isDisposed || watch.timedOut) this.discard(key, isolate);
-      return { ok: false, error: reason };
+      return { ok: false, error: describeFailure(error, isolate, watch.timedOut, this.limits) };
     } finally {
       clearTimeout(watchdog);
       if (context && !isolate.isDisposed) context.release();
+      this.release(key, lease);
     }
   }
 
-  private isolateFor(key: string): ivm.Isolate {
-    const warm = this.isolates.get(key);
-    if (warm && !warm.isDisposed) {
-      this.isolates.delete(key);
-      this.isolates.set(key, warm);
+  /** The key's warm isolate, or a new one; a throw-away one when there is no key or it is busy. */
+  private lease(key: string | null): WarmIsolate {
+    const warm = key === null ? undefined : this.warm.get(key);
+    if (warm && !warm.busy && !warm.isolate.isDisposed) {
+      warm.busy = true;
       return warm;
     }
-    const isolate = new ivm.Isolate({ memoryLimit: this.limits.memoryMb });
-    this.isolates.set(key, isolate);
-    while (this.isolates.size > this.maxWarmIsolates) {
-      const [oldestKey, oldest] = this.isolates.entries().next().value as [string, ivm.Isolate];
-      this.discard(oldestKey, oldest);
-    }
-    return isolate;
+    const fresh = { isolate: new ivm.Isolate({ memoryLimit: this.limits.memoryMb }), busy: true };
+    if (key !== null && !warm?.busy) this.warm.set(key, fresh);
+    return fresh;
   }
 
-  private discard(key: string, isolate: ivm.Isolate): void {
-    if (this.isolates.get(key) === isolate) this.isolates.delete(key);
-    if (!isolate.isDisposed) isolate.dispose();
+  private release(key: string | null, lease: WarmIsolate): void {
+    lease.busy = false;
+    const kept = key !== null && this.warm.get(key) === lease;
+    if (!kept || lease.isolate.isDisposed) {
+      if (kept) this.warm.delete(key);
+      if (!lease.isolate.isDisposed) lease.isolate.dispose();
+      return;
+    }
+    // Most recently used last; drop the oldest idle isolates past the cap.
+    this.warm.delete(key);
+    this.warm.set(key, lease);
+    for (const [oldKey, entry] of this.warm) {
+      if (this.warm.size <= this.maxWarmIsolates) break;
+      if (entry.busy) continue;
+      this.warm.delete(oldKey);
+      if (!entry.isolate.isDisposed) entry.isolate.dispose();
+    }
   }
 }
 
@@ -174,10 +204,11 @@ function describeFailure(
 ): string {
   const message = error instanceof Error ? error.message : String(error);
   if (timedOut || /timed out/i.test(message)) return `time limit exceeded (${limits.timeoutMs} ms)`;
-  if (/memory limit/i.test(message) || isolate.isDisposed) {
+  if (/memory limit/i.test(message) || isolate.isDisposed)
     return `memory limit exceeded (${limits.memoryMb} MiB)`;
-  }
   if (error instanceof z.ZodError) return 'the hook returned malformed effects';
+  if (/^(Error: )?Not supported$/.test(message))
+    return 'imports are not available to bots (dynamic import())';
   const name =
     error instanceof Error && error.name && error.name !== 'Error' ? `${error.name}: ` : '';
   return `${name}${message}`.slice(0, 500);

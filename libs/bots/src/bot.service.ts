@@ -1,4 +1,4 @@
-import { InvalidRequestError, taggedSha256 } from '#core';
+import { findUnstorableText, InvalidRequestError, taggedSha256 } from '#core';
 import type { BotId, ChannelId, TenantId } from '#core';
 import { looksLikePython } from '#bot-sandbox';
 import type { HookName, HookOutcome } from '#bot-sandbox';
@@ -172,13 +172,7 @@ export class BotService extends BotHost {
       for (const event of events) {
         const outcome = await this.runHook(channel, bot, event);
         const commit = toCommit(channel, bot, event, outcome);
-        const committed = await this.store.commitBotEffects(
-          tenantId,
-          channelId,
-          botId,
-          event.seq,
-          commit,
-        );
+        const committed = await this.commit(channel, bot, event, outcome.hook, commit);
         if (!committed) {
           bot = await this.store.findBot(tenantId, channelId, botId);
           if (!bot) return;
@@ -195,6 +189,41 @@ export class BotService extends BotHost {
     }
   }
 
+  /**
+   * Commits a hook's effects. If the database refuses them, it records a `bot:error` for the event
+   * instead, so one bad output cannot stall the bot forever; if that fails too (the database is
+   * down), the error propagates and the event runs again later.
+   */
+  private async commit(
+    channel: Channel,
+    bot: BotRecord,
+    event: ChannelEvent,
+    hook: HookName,
+    effects: BotEffectsCommit,
+  ): Promise<boolean> {
+    try {
+      return await this.store.commitBotEffects(
+        channel.tenantId,
+        channel.id,
+        bot.botId,
+        event.seq,
+        effects,
+      );
+    } catch (error) {
+      this.logger.error(
+        `effects of ${bot.botId} for event ${event.seq} were refused: ${(error as Error).message}`,
+      );
+      const failure = failureCommit(bot, event, hook, 'the hook’s effects could not be stored');
+      return this.store.commitBotEffects(
+        channel.tenantId,
+        channel.id,
+        bot.botId,
+        event.seq,
+        failure,
+      );
+    }
+  }
+
   private async runHook(
     channel: Channel,
     bot: BotRecord,
@@ -202,6 +231,7 @@ export class BotService extends BotHost {
   ): Promise<HookOutcome & { hook: HookName }> {
     const call = await this.hookCall(channel, event);
     const outcome = await this.launcher.run({
+      isolationKey: `${channel.tenantId}/${channel.id}/${bot.botId}`,
       code: bot.code,
       params: (bot.manifest['params'] as Record<string, unknown> | undefined) ?? {},
       state: bot.state,
@@ -240,6 +270,26 @@ export class BotService extends BotHost {
   }
 }
 
+/** The only effect of a failed hook: a visible `bot:error` control message; the state stays. */
+function failureCommit(
+  bot: BotRecord,
+  event: ChannelEvent,
+  hook: HookName,
+  error: string,
+): BotEffectsCommit {
+  return {
+    messages: [
+      {
+        sender: `bot:${bot.botId}`,
+        kind: 'control',
+        body: { type: 'bot:error', bot_id: bot.botId, hook, event_seq: event.seq, error },
+        toSlot: null,
+      },
+    ],
+    state: undefined,
+  };
+}
+
 /** Turns a hook outcome into what gets committed; any fault becomes one `bot:error` message. */
 function toCommit(
   channel: Channel,
@@ -248,25 +298,15 @@ function toCommit(
   outcome: HookOutcome & { hook: HookName },
 ): BotEffectsCommit {
   const sender = `bot:${bot.botId}`;
-  const failure = (error: string): BotEffectsCommit => ({
-    messages: [
-      {
-        sender,
-        kind: 'control',
-        body: {
-          type: 'bot:error',
-          bot_id: bot.botId,
-          hook: outcome.hook,
-          event_seq: event.seq,
-          error,
-        },
-        toSlot: null,
-      },
-    ],
-    state: undefined,
-  });
+  const failure = (error: string) => failureCommit(bot, event, outcome.hook, error);
   if (!outcome.ok) return failure(outcome.error);
   const { posts, state } = outcome.effects;
+  const unstorable = findUnstorableText({ posts, state: state ?? null });
+  if (unstorable !== null) {
+    return failure(
+      `the hook produced text that cannot be stored (NUL or invalid Unicode) at ${unstorable.slice(0, 64)}`,
+    );
+  }
   const unknownSlot = posts.find(
     (post) => post.to_slot !== null && !channel.slots.some((s) => s.slotId === post.to_slot),
   );

@@ -30,7 +30,9 @@ describe('SerialLanes', () => {
 
   it('keeps running a lane after a run fails', async () => {
     const lanes = new SerialLanes();
-    await expect(lanes.schedule('a', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(lanes.schedule('a', () => Promise.reject(new Error('boom')))).rejects.toThrow(
+      'boom',
+    );
     let ran = false;
     await lanes.schedule('a', () => Promise.resolve(void (ran = true)));
     expect(ran).toBe(true);

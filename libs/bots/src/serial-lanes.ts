@@ -5,7 +5,10 @@
  * see whatever the request was about.
  */
 export class SerialLanes {
-  private readonly lanes = new Map<string, { running: Promise<void>; queued: Promise<void> | null }>();
+  private readonly lanes = new Map<
+    string,
+    { running: Promise<void>; queued: Promise<void> | null }
+  >();
 
   schedule(key: string, work: () => Promise<void>): Promise<void> {
     const lane = this.lanes.get(key);
@@ -21,7 +24,8 @@ export class SerialLanes {
     state.queued = next;
     this.lanes.set(key, state);
     const forget = () => {
-      if (this.lanes.get(key) === state && state.running === next && state.queued === null) this.lanes.delete(key);
+      if (this.lanes.get(key) === state && state.running === next && state.queued === null)
+        this.lanes.delete(key);
     };
     next.then(forget, forget);
     return next;

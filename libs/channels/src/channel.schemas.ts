@@ -1,3 +1,4 @@
+import { findUnstorableText, isStorableText } from '#core';
 import { z } from 'zod';
 import { Limits } from './channel.limits.js';
 
@@ -6,42 +7,78 @@ import { Limits } from './channel.limits.js';
  * Unknown fields are dropped, so clients of the original that send extras keep working.
  */
 
-const id = (what: string) =>
+/** A string PostgreSQL can store as it is: no NUL, no unpaired surrogate. */
+const text = (what: string) =>
   z
-    .string({ error: `${what} must be a string` })
+    .string({
+      error: (issue) => (issue.code === 'invalid_type' ? `${what} must be a string` : undefined),
+    })
+    .refine(isStorableText, `${what} must be valid Unicode text without NUL control characters`);
+
+const id = (what: string) =>
+  text(what)
     .min(1, `${what} must not be empty`)
     .max(Limits.idLength, `${what} is at most ${Limits.idLength} characters`);
 
-const memberToken = z
-  .string()
-  .max(Limits.idLength)
+/**
+ * A JSON object body, kept exactly as sent: a rebuilt object would silently lose keys such as
+ * `__proto__`, and what is stored must be what the member posted.
+ */
+const jsonObject = z
+  .custom<Record<string, unknown>>(
+    (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+    'body must be a string or a JSON object',
+  )
+  .superRefine((value, ctx) => {
+    const bad = findUnstorableText(value);
+    if (bad !== null) {
+      const problem = bad.includes('nested')
+        ? 'is too deep'
+        : 'must be valid Unicode text without NUL control characters';
+      ctx.addIssue({ code: 'custom', message: `body.${bad} ${problem}` });
+    }
+  })
+  .meta({ type: 'object' });
+
+const memberToken = text('member_token')
+  .max(Limits.idLength, `member_token is at most ${Limits.idLength} characters`)
   .nullish()
   .describe(
     'Your rejoin_token from join_channel. Pass it on every call for this channel so the server knows which seat is acting.',
   );
 
+/** Message ids are PostgreSQL integers. */
+const MAX_MESSAGE_ID = 2_147_483_647;
+
 export const createChannelInput = z.object({
-  name: z
-    .string()
+  name: text('name')
     .trim()
     .min(1, 'name must not be empty')
-    .max(Limits.channelNameLength)
+    .max(Limits.channelNameLength, `name is at most ${Limits.channelNameLength} characters`)
     .describe('A short name for the channel.'),
   slots: z
-    .array(z.string().max(Limits.slotLabelLength + 16), {
-      error: 'slots must be a list of strings',
-    })
+    .array(
+      text('each slot').max(
+        Limits.slotLabelLength + 16,
+        `a slot spec is at most ${Limits.slotLabelLength + 16} characters`,
+      ),
+      {
+        error: 'slots must be a list of strings',
+      },
+    )
     .min(1, 'slots needs at least one entry')
     .max(Limits.slotsPerChannel, `a channel has at most ${Limits.slotsPerChannel} slots`)
     .describe(
       'Slot specs in order, each "kind:label": "bot:referee" for a bot, "invite:alice" for a player. Add ":admin" to make a player slot an admin ("invite:host:admin").',
     ),
-  bot_code: z
-    .string()
+  bot_code: text('bot_code')
     .max(Limits.botCodeBytes, `bot_code is at most ${Limits.botCodeBytes} characters`)
     .nullish()
     .describe('JavaScript source of a bot: an ES module whose default export is the bot class.'),
-  bot_preset: z.string().max(64).nullish().describe('A built-in bot by name, e.g. "GuessBot".'),
+  bot_preset: text('bot_preset')
+    .max(64, 'bot_preset is at most 64 characters')
+    .nullish()
+    .describe('A built-in bot by name, e.g. "GuessBot".'),
 });
 export type CreateChannelInput = z.infer<typeof createChannelInput>;
 
@@ -55,15 +92,13 @@ export type JoinChannelInput = z.infer<typeof joinChannelInput>;
 export const postMessageInput = z.object({
   channel_id: id('channel_id'),
   body: z
-    .union([z.string(), z.record(z.string(), z.unknown())], {
-      error: 'body must be a string or a JSON object',
-    })
+    .union([text('body'), jsonObject], { error: 'body must be a string or a JSON object' })
     .default('')
     .describe('The message text (stored as {"text": …}), or a JSON object.'),
   kind: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]+$/, 'kind may use letters, digits and _ . : - only')
-    .max(Limits.messageKindLength)
+    .max(Limits.messageKindLength, `kind is at most ${Limits.messageKindLength} characters`)
     .default('user')
     .describe('The message kind; "user" unless a bot asks for another.'),
   member_token: memberToken,
@@ -73,9 +108,8 @@ export type PostMessageInput = z.infer<typeof postMessageInput>;
 export const dmBotInput = z.object({
   channel_id: id('channel_id'),
   bot_id: id('bot_id'),
-  message: z
-    .string()
-    .max(Limits.messageBodyBytes)
+  message: text('message')
+    .max(Limits.messageBodyBytes, `message is at most ${Limits.messageBodyBytes} characters`)
     .describe('The private text for the bot, e.g. "!status".'),
   member_token: memberToken,
 });
@@ -87,6 +121,7 @@ export const syncMessagesInput = z.object({
     .number()
     .int('cursor must be a whole number')
     .min(0, 'cursor must not be negative')
+    .max(MAX_MESSAGE_ID, `cursor is at most ${MAX_MESSAGE_ID}`)
     .nullish()
     .describe('The cursor from your last sync_messages (the highest message id you have seen).'),
   timeout_ms: z
@@ -118,7 +153,7 @@ export type BotCodeInput = z.infer<typeof botCodeInput>;
 export const listChannelsInput = z.object({});
 
 const updateOp = z
-  .object({ type: z.string().max(64, 'op type is at most 64 characters') })
+  .object({ type: text('type').max(64, 'op type is at most 64 characters') })
   .catchall(z.unknown());
 
 export const updateChannelInput = z.object({
@@ -126,7 +161,7 @@ export const updateChannelInput = z.object({
   ops: z
     .array(updateOp, { error: 'ops must be a list of objects with a "type"' })
     .min(1, 'ops needs at least one operation')
-    .max(Limits.updateOpsPerCall)
+    .max(Limits.updateOpsPerCall, `at most ${Limits.updateOpsPerCall} ops per call`)
     .describe(
       'Operations applied together: {"type":"rename","name":…}, {"type":"set_admin","slot_id":…,"admin":true|false}, {"type":"remove_bot","bot_id":…}.',
     ),
@@ -136,7 +171,10 @@ export type UpdateChannelInput = z.infer<typeof updateChannelInput>;
 
 export const renameOp = z.object({
   type: z.literal('rename'),
-  name: z.string().trim().min(1, 'rename needs a non-empty name').max(Limits.channelNameLength),
+  name: text('name')
+    .trim()
+    .min(1, 'rename needs a non-empty name')
+    .max(Limits.channelNameLength, `name is at most ${Limits.channelNameLength} characters`),
 });
 export const setAdminOp = z.object({
   type: z.literal('set_admin'),

@@ -1,4 +1,10 @@
-import { randomId, sha256Hex, InvalidRequestError } from '#core';
+import {
+  describeInputError,
+  findUnstorableText,
+  randomId,
+  sha256Hex,
+  InvalidRequestError,
+} from '#core';
 import type { BotId, ChannelId, SlotId, TenantId } from '#core';
 import type { Principal } from '#auth';
 import type { EventBus } from '#events';
@@ -503,9 +509,7 @@ function toBody(body: PostMessageInput['body']): MessageBody {
 function parseOp<T>(schema: z.ZodType<T>, op: unknown, index: number): T {
   const parsed = schema.safeParse(op);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const where = issue?.path.length ? `.${issue.path.join('.')}` : '';
-  throw new InvalidRequestError(`ops[${index}]${where}: ${issue?.message ?? 'invalid operation'}.`);
+  throw new InvalidRequestError(describeInputError(parsed.error, op, `ops[${index}].`));
 }
 
 function describeUpdate(update: ChannelUpdate): Record<string, unknown> {

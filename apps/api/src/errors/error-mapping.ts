@@ -1,7 +1,5 @@
-import { DomainError, InternalError, InvalidRequestError } from '#core';
+import { DomainError, InternalError } from '#core';
 import type { ErrorKind } from '#core';
-import { z } from 'zod';
-import { describeInputError } from './describe-input-error.js';
 
 /** HTTP status for each kind of domain error (the REST edge). */
 export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
@@ -15,12 +13,10 @@ export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
 };
 
 /**
- * Any thrown value as a domain error the caller may see: domain errors as they are, input errors
- * as INVALID_REQUEST, anything else as a generic INTERNAL_ERROR (the cause is for the log only).
+ * Any thrown value as a domain error the caller may see: domain errors as they are, anything else
+ * as a generic INTERNAL_ERROR (the cause is for the log only).
  */
 export function toDomainError(error: unknown): { error: DomainError; unexpected: boolean } {
   if (error instanceof DomainError) return { error, unexpected: false };
-  if (error instanceof z.ZodError)
-    return { error: new InvalidRequestError(describeInputError(error)), unexpected: false };
   return { error: new InternalError(), unexpected: true };
 }

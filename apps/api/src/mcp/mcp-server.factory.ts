@@ -8,9 +8,8 @@ import {
   ReadResourceRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
-import { InvalidRequestError } from '#core';
+import { InvalidRequestError, describeInputError } from '#core';
 import { z } from 'zod';
-import { describeInputError } from '../errors/describe-input-error.js';
 import { toDomainError } from '../errors/error-mapping.js';
 import { DOC_RESOURCES } from './resources/docs.resources.js';
 import type { ToolContext, ToolDefinition } from './tool.js';
@@ -94,7 +93,7 @@ export async function callTool(
 ): Promise<CallToolResult> {
   const parsed = tool.input.safeParse(args);
   if (!parsed.success) {
-    return errorResult(tool.name, new InvalidRequestError(describeInputError(parsed.error)));
+    return errorResult(tool.name, new InvalidRequestError(describeInputError(parsed.error, args)));
   }
   try {
     const result = await tool.run(ctx, parsed.data);

@@ -12,6 +12,7 @@ import {
   Res,
 } from '@nestjs/common';
 import { DEFAULT_TENANT_ID, transientPrincipal } from '#auth';
+import { InvalidRequestError, describeInputError } from '#core';
 import {
   ChannelService,
   botCodeInput,
@@ -145,7 +146,10 @@ function parse<S extends z.ZodType>(
     typeof source === 'object' && source !== null && !Array.isArray(source) ? source : {};
   const token = req.headers['x-member-token'];
   const memberToken = typeof token === 'string' && token ? { member_token: token } : {};
-  return schema.parse({ ...memberToken, ...base, ...path });
+  const input = { ...memberToken, ...base, ...path };
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new InvalidRequestError(describeInputError(parsed.error, input));
+  return parsed.data;
 }
 
 /** Query strings carry numbers as text; whole decimal numbers become numbers, anything else stays for zod to reject. */
