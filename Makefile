@@ -5,9 +5,11 @@ NODE := scripts/with-node24.sh
 
 .PHONY: start test check build conformance bench deps
 
-# Dependencies, installed again whenever the lockfile changes.
+# Dependencies at the lockfile's versions, installed again whenever it changes. `npm install`,
+# not `npm ci`: the lockfile written here lacks other platforms' optional packages (@swc/core-*),
+# which npm ci then reports as missing; npm install installs the same locked tree.
 node_modules/.installed: package.json package-lock.json scripts/with-node24.sh
-	$(NODE) npm ci --no-audit --no-fund --loglevel=error
+	$(NODE) npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 deps: node_modules/.installed
