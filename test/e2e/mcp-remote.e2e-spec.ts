@@ -30,7 +30,7 @@ describe('mcp-remote as a bridge', () => {
     const transport = new StdioClientTransport({
       command: process.execPath,
       args: [bin, `${app.url}/mcp`, '--transport', 'http-only'],
-      env: { ...process.env, MCP_REMOTE_CONFIG_DIR: configDir } as Record<string, string>,
+      env: { ...process.env, MCP_REMOTE_CONFIG_DIR: configDir },
       stderr: 'ignore',
     });
     const client = new Client({ name: 'desktop-like', version: '1.0.0' });

@@ -7,12 +7,13 @@ import { Limits } from './channel.limits.js';
  * Unknown fields are dropped, so clients of the original that send extras keep working.
  */
 
-/** A string PostgreSQL can store as it is: no NUL, no unpaired surrogate. */
+/**
+ * A string PostgreSQL can store as it is: no NUL, no unpaired surrogate. The schema-level message
+ * is zod's fallback for every issue of the schema, so each check added to it carries its own.
+ */
 const text = (what: string) =>
   z
-    .string({
-      error: (issue) => (issue.code === 'invalid_type' ? `${what} must be a string` : undefined),
-    })
+    .string({ error: `${what} must be a string` })
     .refine(isStorableText, `${what} must be valid Unicode text without NUL control characters`);
 
 const id = (what: string) =>

@@ -1,10 +1,4 @@
-import {
-  describeInputError,
-  findUnstorableText,
-  randomId,
-  sha256Hex,
-  InvalidRequestError,
-} from '#core';
+import { describeInputError, randomId, sha256Hex, InvalidRequestError } from '#core';
 import type { BotId, ChannelId, SlotId, TenantId } from '#core';
 import type { Principal } from '#auth';
 import type { EventBus } from '#events';
