@@ -29,6 +29,7 @@ const LIMITS = { memoryMb: 64, timeoutMs: 5_000, maxOutputBytes: 256 * 1024 };
 
 function request(): HookRequest {
   return {
+    isolationKey: 'ten_default/chn_bench/bot_Echo_0',
     code: ECHO_BOT,
     params: {},
     state: {},
@@ -67,7 +68,9 @@ async function directCall(): Promise<() => number> {
   return () => {
     const posts: unknown[] = [];
     const start = performance.now();
-    new Echo({ post: (kind: string, body: unknown) => posts.push({ kind, body }) }, {}).onMessage(MESSAGE);
+    new Echo({ post: (kind: string, body: unknown) => posts.push({ kind, body }) }, {}).onMessage(
+      MESSAGE,
+    );
     const elapsed = performance.now() - start;
     if (posts.length !== 1) throw new Error('the direct call did not post');
     return elapsed;
@@ -96,7 +99,10 @@ sandbox.dispose();
 
 const isolated = summarize(inIsolate);
 const native = summarize(inNode);
-report('IsolateSandbox.run, warm isolate', `p50 ${ms(isolated.p50)}  p99 ${ms(isolated.p99)}  (n ${isolated.count})`);
+report(
+  'IsolateSandbox.run, warm isolate',
+  `p50 ${ms(isolated.p50)}  p99 ${ms(isolated.p99)}  mean ${ms(isolated.mean)}  (n ${isolated.count})`,
+);
 report('direct call in Node', `p50 ${ms(native.p50)}  p99 ${ms(native.p99)}`);
 report(
   'hook overhead',

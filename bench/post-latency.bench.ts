@@ -32,12 +32,17 @@ interface Seat {
 /** A new channel with `slots`, and one agent seated in its first invite slot. */
 async function seatIn(url: string, slots: string[], botCode?: string): Promise<Seat> {
   const agent = await connectAgent(url, 'bench-poster');
-  const created = await agent.call<{ channel_id: string; invites: string[]; bot_errors?: string[] }>(
-    'create_channel',
-    { name: 'bench', slots, ...(botCode ? { bot_code: botCode } : {}) },
-  );
-  if (created.bot_errors) throw new Error(`the echo bot did not load: ${created.bot_errors.join('; ')}`);
-  const joined = await agent.call<{ rejoin_token: string }>('join_channel', { invite_code: created.invites[0] });
+  const created = await agent.call<{
+    channel_id: string;
+    invites: string[];
+    bot_errors?: string[];
+  }>('create_channel', { name: 'bench', slots, ...(botCode ? { bot_code: botCode } : {}) });
+  if (created.bot_errors) {
+    throw new Error(`the echo bot did not load: ${created.bot_errors.join('; ')}`);
+  }
+  const joined = await agent.call<{ rejoin_token: string }>('join_channel', {
+    invite_code: created.invites[0],
+  });
   return { agent, channelId: created.channel_id, memberToken: joined.rejoin_token };
 }
 
@@ -61,16 +66,41 @@ async function botRoundTrips(seat: Seat): Promise<number[]> {
   return samples;
 }
 
-/** Outside the timing: the reply really is stored, right after the post, by the bot. */
-async function checkReplyStored(seat: Seat): Promise<void> {
+interface SyncPage {
+  messages: { id: number; sender: string; kind: string; body: Record<string, unknown> }[];
+  cursor: number;
+}
+
+/** Outside the timing: the reply to one post is stored right after it, from the bot. */
+async function replyIsStored(seat: Seat): Promise<boolean> {
   const { msg_id } = await post(seat, 'is the echo stored?');
-  const next = await seat.agent.call<{ messages: { sender: string; body: Record<string, unknown> }[] }>(
-    'sync_messages',
-    { channel_id: seat.channelId, cursor: msg_id, timeout_ms: 0, member_token: seat.memberToken },
-  );
+  const next = await seat.agent.call<SyncPage>('sync_messages', {
+    channel_id: seat.channelId,
+    cursor: msg_id,
+    timeout_ms: 0,
+    member_token: seat.memberToken,
+  });
   const reply = next.messages[0];
-  if (!reply?.sender.startsWith('bot:') || reply.body['echo'] !== 'is the echo stored?') {
-    throw new Error(`no echo reply was committed before post_message returned: ${JSON.stringify(reply)}`);
+  return reply?.sender.startsWith('bot:') === true && reply.body['echo'] === 'is the echo stored?';
+}
+
+/** The bot's failures over the whole run (`bot:error` messages), by reason. */
+async function botErrors(seat: Seat): Promise<Map<string, number>> {
+  const errors = new Map<string, number>();
+  for (let cursor = 0; ;) {
+    const page = await seat.agent.call<SyncPage>('sync_messages', {
+      channel_id: seat.channelId,
+      cursor,
+      timeout_ms: 0,
+      member_token: seat.memberToken,
+    });
+    if (page.messages.length === 0) return errors;
+    for (const message of page.messages) {
+      if (message.body['type'] !== 'bot:error') continue;
+      const reason = String(message.body['error']);
+      errors.set(reason, (errors.get(reason) ?? 0) + 1);
+    }
+    cursor = page.cursor;
   }
 }
 
@@ -98,18 +128,25 @@ const server = await startServerProcess('app-server', benchAppEnv(database.url))
 try {
   const echo = await seatIn(server.url, ['bot:echo', 'invite:a'], ECHO_BOT);
   const latency = summarize(await botRoundTrips(echo));
-  await checkReplyStored(echo);
-  await echo.agent.close();
   report(
     'post_message→reply committed',
-    `p50 ${ms(latency.p50)}  p99 ${ms(latency.p99)}  (n ${latency.count}; target p50 ≤ 5, p99 ≤ 25)`,
+    `p50 ${ms(latency.p50)}  p99 ${ms(latency.p99)}  mean ${ms(latency.mean)}  (n ${latency.count}; target p50 ≤ 5, p99 ≤ 25)`,
   );
+  report('  reply stored before post returned', (await replyIsStored(echo)) ? 'yes' : 'NO (a bug)');
+  for (const [reason, count] of await botErrors(echo)) {
+    report(
+      '  FAILED hooks (bot:error)',
+      `${count} of ${WARMUP_POSTS + TIMED_POSTS + 1}: "${reason}"`,
+    );
+  }
+  await echo.agent.close();
 
   for (const writers of WRITER_COUNTS) {
     const posts = await postRate(server.url, writers);
     const raw = await rawInsertRate(database.url, writers, RATE_LOOP);
     const store = await storeAppendRate(database.url, writers, RATE_LOOP);
-    const label = writers === 1 ? 'post_message, 1 client' : `post_message, ${writers} clients/channels`;
+    const label =
+      writers === 1 ? 'post_message, 1 client' : `post_message, ${writers} clients/channels`;
     report(
       label,
       `${perSecond(posts.perSecond)}  raw INSERT ${perSecond(raw.perSecond)}  ratio ${ratio(posts.perSecond, raw.perSecond)} (target ≥ 0.8)`,

@@ -1,6 +1,8 @@
 // Builds the benchmarks with the code they measure into dist/ (same layout as `npm run build`, so
 // the package's `#…` imports resolve to dist/libs) and runs each one in a fresh Node process.
 // Usage: npm run bench [-- name-filter]   e.g. `npm run bench -- isolate`
+// The build is a full one on purpose: other tools (`nest build`) delete dist/, and an incremental
+// build whose .tsbuildinfo survived would then skip emitting the files the benchmarks need.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -11,7 +13,9 @@ const filter = process.argv[2] ?? '';
 const run = (args) => spawnSync(process.execPath, args, { stdio: 'inherit' }).status ?? 1;
 
 if (run([require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.bench.json']) !== 0) {
-  console.error('bench: the build failed; benchmarks of code that does not compile measure nothing.');
+  console.error(
+    'bench: the build failed; benchmarks of code that does not compile measure nothing.',
+  );
   process.exit(1);
 }
 if (run(['scripts/copy-assets.mjs']) !== 0) process.exit(1);

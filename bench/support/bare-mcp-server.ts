@@ -34,7 +34,9 @@ async function stateful(req: IncomingMessage, res: ServerResponse): Promise<void
     sessionIdGenerator: randomUUID,
     onsessioninitialized: (id) => void sessions.set(id, transport),
   });
-  transport.onclose = () => void (transport.sessionId && sessions.delete(transport.sessionId));
+  transport.onclose = () => {
+    if (transport.sessionId) sessions.delete(transport.sessionId);
+  };
   await trivialServer().connect(transport);
   await transport.handleRequest(req, res);
 }

@@ -43,11 +43,25 @@ export async function openBenchDatabase(): Promise<BenchDatabase> {
 /**
  * test/support/postgres-server.mjs is plain JavaScript outside the bench build, so it is loaded
  * by path at run time (from bench/support or dist/bench/support alike) rather than compiled in.
+ * pg_ctl starts PostgreSQL as a daemon that would outlive a crashed or interrupted benchmark, so
+ * it is also stopped on the way out (`stop` is synchronous, so an `exit` handler can run it).
  */
 async function startPostgres(): Promise<PostgresServer> {
   const launcher = findUp('test/support/postgres-server.mjs');
-  const module = (await import(pathToFileURL(launcher).href)) as { startPostgres(): Promise<PostgresServer> };
-  return module.startPostgres();
+  const module = (await import(pathToFileURL(launcher).href)) as {
+    startPostgres(): Promise<PostgresServer>;
+  };
+  const server = await module.startPostgres();
+  let stopped = false;
+  const stopOnce = () => {
+    if (stopped) return;
+    stopped = true;
+    server.stop();
+  };
+  process.once('exit', stopOnce);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => process.exit(130));
+  return { url: server.url, stop: stopOnce };
 }
 
 function findUp(relative: string): string {

@@ -1,11 +1,14 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /** A server under test, running in a process of its own. */
 export interface ServerProcess {
   readonly url: string;
   /** The child's pid, e.g. to attach a profiler. */
   readonly pid: number;
+  /** CPU seconds the server has used so far (user + system); NaN where /proc is missing. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -33,9 +36,22 @@ export async function startServerProcess(
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', (message: ReadyMessage) => resolve(message.ready));
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`${entry} exited with code ${code} before listening`)));
+    child.once('exit', (code) =>
+      reject(new Error(`${entry} exited with code ${code} before listening`)),
+    );
   });
-  return { url, pid: child.pid ?? 0, stop: () => stopChild(child) };
+  const pid = child.pid ?? 0;
+  return { url, pid, cpuSeconds: () => processCpuSeconds(pid), stop: () => stopChild(child) };
+}
+
+/** utime + stime of a Linux process, fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s. */
+function processCpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /** Asks the child to close its server and waits; kills it if it has not gone within 10 s. */

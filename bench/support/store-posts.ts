@@ -12,7 +12,11 @@ import type { LoopOptions, LoopResult } from './timed-loop.js';
  * and one pooled connection per writer. Not a DESIGN budget: it splits the gap between the MCP
  * post rate and raw INSERTs into the database part and the request part.
  */
-export async function storeAppendRate(databaseUrl: string, writers: number, options: LoopOptions): Promise<LoopResult> {
+export async function storeAppendRate(
+  databaseUrl: string,
+  writers: number,
+  options: LoopOptions,
+): Promise<LoopResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mp-bench-store-'));
   const database = await Database.open({ url: databaseUrl, dataDir, poolSize: writers });
   try {
@@ -23,7 +27,16 @@ export async function storeAppendRate(databaseUrl: string, writers: number, opti
           id: `chn_store${writer}_${Date.now()}` as ChannelId,
           name: 'store bench',
           createdBy: 'prn_bench' as PrincipalId,
-          slots: [{ slotId: 's0' as SlotId, kind: 'invite', label: 'a', admin: false, inviteHash: null, botId: null }],
+          slots: [
+            {
+              slotId: 's0' as SlotId,
+              kind: 'invite',
+              label: 'a',
+              admin: false,
+              inviteHash: null,
+              botId: null,
+            },
+          ],
           bots: [],
           messages: [],
           events: [],

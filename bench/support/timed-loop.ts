@@ -25,7 +25,7 @@ export async function runClosedLoops(
   options: LoopOptions = DEFAULT_LOOP,
 ): Promise<LoopResult> {
   // Shared with the loops, which change it from their own callbacks.
-  const run: { phase: 'warmup' | 'measure' | 'stop'; calls: number; failure: unknown } = {
+  const run: { phase: 'warmup' | 'measure' | 'stop'; calls: number; failure: Error | null } = {
     phase: 'warmup',
     calls: 0,
     failure: null,
@@ -38,7 +38,7 @@ export async function runClosedLoops(
         if (run.phase === 'measure') run.calls += 1;
       }
     } catch (error) {
-      run.failure ??= error;
+      run.failure ??= error instanceof Error ? error : new Error(String(error));
       run.phase = 'stop';
     }
   });
