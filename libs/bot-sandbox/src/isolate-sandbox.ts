@@ -21,8 +21,10 @@ const inspectionSchema = z.object({ className: z.string(), manifest: z.string().
 /** Room for the JSON punctuation around the accounted items of a hook's output. */
 const OUTPUT_ENVELOPE_BYTES = 16 * 1024;
 
+/** The driver's two exported functions, callable from the host. */
 interface Loaded {
-  readonly driver: ivm.Module;
+  readonly run: ivm.Reference;
+  readonly inspect: ivm.Reference;
 }
 
 interface WarmIsolate {
@@ -50,8 +52,7 @@ export class IsolateSandbox {
     code: string,
   ): Promise<{ ok: true; inspection: BotInspection } | { ok: false; error: string }> {
     const outcome = await this.withContext(null, code, async (loaded, deadline) => {
-      const inspect = await exported(loaded.driver, 'inspect');
-      const json = (await inspect.apply(undefined, [], {
+      const json = (await loaded.inspect.apply(undefined, [], {
         result: { copy: true },
         timeout: remaining(deadline),
       })) as string;
@@ -69,8 +70,7 @@ export class IsolateSandbox {
   async run(request: HookRequest): Promise<HookOutcome> {
     const { isolationKey, ...forBot } = request;
     const outcome = await this.withContext(isolationKey, request.code, async (loaded, deadline) => {
-      const run = await exported(loaded.driver, 'run');
-      const json = (await run.apply(
+      const json = (await loaded.run.apply(
         undefined,
         [JSON.stringify(forBot), this.limits.maxOutputBytes],
         {
@@ -117,9 +117,15 @@ export class IsolateSandbox {
       watch.timedOut = true;
       if (!isolate.isDisposed) isolate.dispose();
     }, this.limits.timeoutMs + 50);
-    let context: ivm.Context | undefined;
+    // Every handle into the isolate is released at the end: an unreleased module or reference keeps
+    // its context alive, and a warm isolate's heap would grow hook by hook to its limit.
+    const handles: { release(): void }[] = [];
+    const keep = <H extends { release(): void }>(handle: H): H => {
+      handles.push(handle);
+      return handle;
+    };
     try {
-      context = await isolate.createContext();
+      const context = keep(await isolate.createContext());
       await context.global.set(
         '__mpRandomHex',
         new ivm.Callback((n: number) => randomBytes(n).toString('hex')),
@@ -128,9 +134,9 @@ export class IsolateSandbox {
         '__mpSha256',
         new ivm.Callback((text: string) => createHash('sha256').update(text, 'utf8').digest('hex')),
       );
-      const prelude = await isolate.compileModule(PRELUDE_SOURCE, { filename: 'prelude.js' });
-      const bot = await isolate.compileModule(prepared.module, { filename: 'bot.js' });
-      const driver = await isolate.compileModule(DRIVER_SOURCE, { filename: 'driver.js' });
+      const prelude = keep(await isolate.compileModule(PRELUDE_SOURCE, { filename: 'prelude.js' }));
+      const bot = keep(await isolate.compileModule(prepared.module, { filename: 'bot.js' }));
+      const driver = keep(await isolate.compileModule(DRIVER_SOURCE, { filename: 'driver.js' }));
       await prelude.instantiate(context, () => {
         throw new BotCodeError('the prelude imports nothing');
       });
@@ -140,13 +146,16 @@ export class IsolateSandbox {
         throw new BotCodeError(`imports are not available to bots (tried "${specifier}")`);
       });
       await driver.evaluate({ timeout: remaining(deadline) });
-      const value = await work({ driver }, deadline);
+      const namespace = keep(driver.namespace);
+      const run = keep(await exported(namespace, 'run'));
+      const inspect = keep(await exported(namespace, 'inspect'));
+      const value = await work({ run, inspect }, deadline);
       return { ok: true, value };
     } catch (error) {
       return { ok: false, error: describeFailure(error, isolate, watch.timedOut, this.limits) };
     } finally {
       clearTimeout(watchdog);
-      if (context && !isolate.isDisposed) context.release();
+      if (!isolate.isDisposed) for (const handle of handles.reverse()) handle.release();
       this.release(key, lease);
     }
   }
@@ -187,8 +196,8 @@ export class IsolateSandbox {
 class BotCodeError extends Error {}
 
 /** A function the driver module exports, as a reference callable from the host. */
-async function exported(module: ivm.Module, name: 'inspect' | 'run'): Promise<ivm.Reference> {
-  return module.namespace.get(name, { reference: true });
+async function exported(namespace: ivm.Reference, name: 'inspect' | 'run'): Promise<ivm.Reference> {
+  return namespace.get(name, { reference: true });
 }
 
 function remaining(deadline: number): number {
