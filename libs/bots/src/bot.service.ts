@@ -12,6 +12,7 @@ import type {
   ChannelEvent,
   ChannelStore,
   MessageDraft,
+  PendingEvent,
 } from '#channels';
 import type { EventBus } from '#events';
 import {
@@ -23,6 +24,9 @@ import {
 import type { BotLauncher } from './bot-launcher.js';
 import { presetNames, presetSource } from './presets.js';
 import { SerialLanes } from './serial-lanes.js';
+
+/** Events read per query while a bot catches up. */
+const EVENT_BATCH = 32;
 
 export interface BotServiceSettings {
   /** How long a tool waits for the hooks it triggered (DESIGN §6, default 5 s). */
@@ -166,9 +170,8 @@ export class BotService extends BotHost {
         channelId,
         botId,
         bot.lastEventSeq,
-        32,
+        EVENT_BATCH,
       );
-      if (events.length === 0) return;
       for (const event of events) {
         const outcome = await this.runHook(channel, bot, event);
         const commit = toCommit(channel, bot, event, outcome);
@@ -186,6 +189,9 @@ export class BotService extends BotHost {
           stateVersion: commit.state ? bot.stateVersion + 1 : bot.stateVersion,
         };
       }
+      // A short batch means the bot has caught up with what was committed when it was read; an
+      // event committed since then schedules a run of its own.
+      if (events.length < EVENT_BATCH) return;
     }
   }
 
@@ -227,9 +233,9 @@ export class BotService extends BotHost {
   private async runHook(
     channel: Channel,
     bot: BotRecord,
-    event: ChannelEvent,
+    event: PendingEvent,
   ): Promise<HookOutcome & { hook: HookName }> {
-    const call = await this.hookCall(channel, event);
+    const call = hookCall(channel, event);
     const outcome = await this.launcher.run({
       isolationKey: `${channel.tenantId}/${channel.id}/${bot.botId}`,
       code: bot.code,
@@ -243,29 +249,23 @@ export class BotService extends BotHost {
     });
     return { ...outcome, hook: call.hook };
   }
+}
 
-  private async hookCall(
-    channel: Channel,
-    event: ChannelEvent,
-  ): Promise<{ hook: HookName; args: unknown[] }> {
-    switch (event.type) {
-      case 'init':
-        return { hook: 'init', args: [] };
-      case 'join':
-        return { hook: 'join', args: [event.payload.member] };
-      case 'dm':
-        return { hook: 'private_message', args: [event.payload.member, event.payload.message] };
-      case 'message': {
-        const message = await this.store.findMessage(
-          channel.tenantId,
-          channel.id,
-          event.payload.message_id,
-        );
-        if (!message) return { hook: 'message', args: [null] };
-        const slot = channel.slots.find((s) => memberRef(s.slotId) === message.sender);
-        const from = slot ? { slot_id: slot.slotId, label: slot.label } : null;
-        return { hook: 'message', args: [{ ...toMessageView(message), from }] };
-      }
+/** The hook an event calls, and its arguments as the bot sees them. */
+function hookCall(channel: Channel, event: PendingEvent): { hook: HookName; args: unknown[] } {
+  switch (event.type) {
+    case 'init':
+      return { hook: 'init', args: [] };
+    case 'join':
+      return { hook: 'join', args: [event.payload.member] };
+    case 'dm':
+      return { hook: 'private_message', args: [event.payload.member, event.payload.message] };
+    case 'message': {
+      const { message } = event;
+      if (!message) return { hook: 'message', args: [null] };
+      const slot = channel.slots.find((s) => memberRef(s.slotId) === message.sender);
+      const from = slot ? { slot_id: slot.slotId, label: slot.label } : null;
+      return { hook: 'message', args: [{ ...toMessageView(message), from }] };
     }
   }
 }
@@ -304,7 +304,7 @@ function toCommit(
   const unstorable = findUnstorableText({ posts, state: state ?? null });
   if (unstorable !== null) {
     return failure(
-      `the hook produced text that cannot be stored (NUL or invalid Unicode) at ${unstorable.slice(0, 64)}`,
+      `the hook produced a value that cannot be stored (NUL, invalid Unicode or too deep) at ${unstorable.slice(0, 64)}`,
     );
   }
   const unknownSlot = posts.find(

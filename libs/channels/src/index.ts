@@ -67,6 +67,7 @@ export type {
   ChannelDraft,
   ChannelSummary,
   ChannelUpdate,
+  PendingEvent,
   Seat,
   SlotDraft,
 } from './ports/channel.store.js';

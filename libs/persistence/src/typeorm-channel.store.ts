@@ -11,6 +11,7 @@ import type {
   ChannelUpdate,
   Message,
   MessageDraft,
+  PendingEvent,
   Seat,
   Slot,
 } from '#channels';
@@ -277,14 +278,6 @@ export class TypeOrmChannelStore extends ChannelStore {
     return rows.map(toMessage);
   }
 
-  async findMessage(tenantId: TenantId, channelId: ChannelId, id: number): Promise<Message | null> {
-    const [row] = await this.db.query<MessageRow[]>(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE tenant_id = $1 AND channel_id = $2 AND id = $3`,
-      [tenantId, channelId, id],
-    );
-    return row ? toMessage(row) : null;
-  }
-
   async listChannelsOf(
     tenantId: TenantId,
     principalId: PrincipalId,
@@ -376,31 +369,46 @@ export class TypeOrmChannelStore extends ChannelStore {
     botId: BotId,
     afterSeq: number,
     limit: number,
-  ): Promise<ChannelEvent[]> {
+  ): Promise<PendingEvent[]> {
     const rows = await this.db.query<
-      {
+      (Omit<MessageRow, 'id' | 'channel_id' | 'created_at'> & {
         seq: number;
         type: ChannelEvent['type'];
         bot_id: string | null;
         payload: never;
-        created_at: Date;
-      }[]
+        event_at: Date;
+        message_id: number | null;
+        message_at: Date | null;
+      })[]
     >(
-      `SELECT seq, type, bot_id, payload, created_at FROM channel_events
-       WHERE tenant_id = $1 AND channel_id = $2 AND seq > $3 AND (bot_id IS NULL OR bot_id = $4)
-       ORDER BY seq LIMIT $5`,
+      `SELECT e.seq, e.type, e.bot_id, e.payload, e.created_at AS event_at,
+              m.id AS message_id, m.sender, m.kind, m.body, m.to_slot, m.created_at AS message_at
+       FROM channel_events e
+       LEFT JOIN messages m ON e.type = 'message' AND m.tenant_id = e.tenant_id
+         AND m.channel_id = e.channel_id AND m.id = (e.payload->>'message_id')::integer
+       WHERE e.tenant_id = $1 AND e.channel_id = $2 AND e.seq > $3 AND (e.bot_id IS NULL OR e.bot_id = $4)
+       ORDER BY e.seq LIMIT $5`,
       [tenantId, channelId, afterSeq, botId, limit],
     );
-    return rows.map(
-      (row) =>
-        ({
-          seq: row.seq,
-          type: row.type,
-          botId: row.bot_id,
-          payload: row.payload,
-          createdAt: row.created_at,
-        }) as ChannelEvent,
-    );
+    return rows.map((row) => {
+      const event = {
+        seq: row.seq,
+        type: row.type,
+        botId: row.bot_id,
+        payload: row.payload,
+        createdAt: row.event_at,
+      };
+      const message =
+        row.message_id === null || row.message_at === null
+          ? null
+          : toMessage({
+              ...row,
+              id: row.message_id,
+              channel_id: channelId,
+              created_at: row.message_at,
+            });
+      return { ...(event as ChannelEvent), message };
+    });
   }
 
   async botsWithPendingEvents(): Promise<{ tenantId: TenantId; channelId: ChannelId }[]> {
@@ -422,23 +430,40 @@ export class TypeOrmChannelStore extends ChannelStore {
     eventSeq: number,
     effects: BotEffectsCommit,
   ): Promise<boolean> {
-    return this.db.transaction(async (em) => {
-      const state = effects.state === undefined ? null : JSON.stringify(effects.state);
-      const advanced = await em.query<unknown[]>(
-        `WITH b AS (
-           UPDATE bots
-           SET last_event_seq = $4,
-               state = COALESCE($5::jsonb, state),
-               state_version = state_version + CASE WHEN $5::jsonb IS NULL THEN 0 ELSE 1 END
-           WHERE tenant_id = $1 AND channel_id = $2 AND bot_id = $3 AND last_event_seq < $4 AND removed_at IS NULL
-           RETURNING bot_id
-         ) SELECT * FROM b`,
-        [tenantId, channelId, botId, eventSeq, state],
-      );
-      if (advanced.length === 0) return false;
-      await insertMessages(em, tenantId, channelId, effects.messages);
-      return true;
-    });
+    // One statement, so one round trip and atomic: move the bot past the event (only if it is not
+    // already), take the channel's next message ids, and insert the messages in order.
+    const state = effects.state === undefined ? null : JSON.stringify(effects.state);
+    const messages = JSON.stringify(
+      effects.messages.map((m) => ({
+        sender: m.sender,
+        kind: m.kind,
+        body: m.body,
+        to_slot: m.toSlot,
+      })),
+    );
+    const [row] = await this.db.query<{ advanced: number }[]>(
+      `WITH b AS (
+         UPDATE bots
+         SET last_event_seq = $4,
+             state = COALESCE($5::jsonb, state),
+             state_version = state_version + CASE WHEN $5::jsonb IS NULL THEN 0 ELSE 1 END
+         WHERE tenant_id = $1 AND channel_id = $2 AND bot_id = $3 AND last_event_seq < $4 AND removed_at IS NULL
+         RETURNING bot_id
+       ), c AS (
+         UPDATE channels SET last_msg_id = last_msg_id + $6
+         WHERE tenant_id = $1 AND id = $2 AND $6 > 0 AND EXISTS (SELECT 1 FROM b)
+         RETURNING last_msg_id
+       ), m AS (
+         INSERT INTO messages (tenant_id, channel_id, id, sender, kind, body, to_slot)
+         SELECT $1, $2, c.last_msg_id - $6 + x.n::integer, x.item->>'sender', x.item->>'kind', x.item->'body',
+                x.item->>'to_slot'
+         FROM c, jsonb_array_elements($7::jsonb) WITH ORDINALITY AS x(item, n)
+         RETURNING id
+       )
+       SELECT (SELECT count(*) FROM b)::int AS advanced, (SELECT count(*) FROM m)::int AS inserted`,
+      [tenantId, channelId, botId, eventSeq, state, effects.messages.length, messages],
+    );
+    return (row?.advanced ?? 0) > 0;
   }
 }
 
@@ -447,16 +472,16 @@ async function readChannel(
   tenantId: TenantId,
   channelId: ChannelId,
 ): Promise<Channel | null> {
-  const [row] = await em.query<ChannelRow[]>(
-    'SELECT tenant_id, id, name, created_by, created_at, last_msg_id FROM channels WHERE tenant_id = $1 AND id = $2',
+  const [row] = await em.query<(ChannelRow & { slots: SlotRow[] })[]>(
+    `SELECT c.tenant_id, c.id, c.name, c.created_by, c.created_at, c.last_msg_id,
+            (SELECT coalesce(json_agg(json_build_object(
+                'channel_id', s.channel_id, 'slot_id', s.slot_id, 'kind', s.kind, 'label', s.label,
+                'admin', s.admin, 'principal_id', s.principal_id, 'bot_id', s.bot_id) ORDER BY s.position), '[]')
+             FROM slots s WHERE s.tenant_id = c.tenant_id AND s.channel_id = c.id) AS slots
+     FROM channels c WHERE c.tenant_id = $1 AND c.id = $2`,
     [tenantId, channelId],
   );
-  if (!row) return null;
-  const slots = await em.query<SlotRow[]>(
-    `SELECT ${SLOT_COLUMNS} FROM slots WHERE tenant_id = $1 AND channel_id = $2 ORDER BY position`,
-    [tenantId, channelId],
-  );
-  return toChannel(row, slots);
+  return row ? toChannel(row, row.slots) : null;
 }
 
 /** Inserts messages with the channel's next ids, in order. */

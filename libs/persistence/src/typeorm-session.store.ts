@@ -22,17 +22,20 @@ export class TypeOrmSessionStore extends SessionStore {
     return id;
   }
 
+  /** On every request that carries a session id: one plain query, no entity mapping. */
   async find(sessionId: string): Promise<Principal | null> {
-    const row = await this.db
-      .getRepository(McpSessionEntity)
-      .findOne({ where: { idHash: sha256Hex(sessionId) } });
+    const [row] = await this.db.query<{ tenant_id: string; principal_id: string }[]>(
+      'SELECT tenant_id, principal_id FROM mcp_sessions WHERE id_hash = $1',
+      [sha256Hex(sessionId)],
+    );
     if (!row) return null;
-    return {
-      tenantId: row.tenantId as TenantId,
-      id: row.principalId as PrincipalId,
+    const principal: Principal = {
+      tenantId: row.tenant_id as TenantId,
+      id: row.principal_id as PrincipalId,
       kind: 'anonymous',
       transient: false,
     };
+    return principal;
   }
 
   async close(sessionId: string): Promise<boolean> {

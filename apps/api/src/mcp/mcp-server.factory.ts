@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import {
   CallToolRequestSchema,
   ErrorCode,
@@ -38,6 +39,12 @@ const TOOL_LIST: Tool[] = TOOLS.map((tool) => {
 
 const TOOLS_BY_NAME = new Map(TOOLS.map((tool) => [tool.name, tool]));
 
+/**
+ * The SDK builds an Ajv validator per Server unless given one (about 150 µs); it is only used to
+ * check elicitation answers, which this server never asks for, and it holds no per-client state.
+ */
+const SHARED_VALIDATOR = new AjvJsonSchemaValidator();
+
 const logger = new Logger('McpTools');
 
 /**
@@ -52,6 +59,7 @@ export function createMcpServer(context: Omit<ToolContext, 'signal'>): Server {
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: false }, resources: { listChanged: false } },
     instructions: INSTRUCTIONS,
+    jsonSchemaValidator: SHARED_VALIDATOR,
   });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: TOOL_LIST }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {

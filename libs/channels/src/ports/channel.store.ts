@@ -51,6 +51,9 @@ export interface BotEffectsCommit {
   readonly state: Record<string, unknown> | undefined;
 }
 
+/** An event a bot has yet to react to; `message` is set for `message` events. */
+export type PendingEvent = ChannelEvent & { readonly message: Message | null };
+
 export type ChannelUpdate =
   | { readonly type: 'rename'; readonly name: string }
   | { readonly type: 'set_admin'; readonly slotId: SlotId; readonly admin: boolean }
@@ -137,12 +140,6 @@ export abstract class ChannelStore {
     limit: number,
   ): Promise<Message[]>;
 
-  abstract findMessage(
-    tenantId: TenantId,
-    channelId: ChannelId,
-    id: number,
-  ): Promise<Message | null>;
-
   /** Channels where the principal holds a seat or that it created, newest first. */
   abstract listChannelsOf(
     tenantId: TenantId,
@@ -158,14 +155,17 @@ export abstract class ChannelStore {
     notice: MessageDraft,
   ): Promise<Channel>;
 
-  /** Events after `afterSeq` addressed to the bot (or to every bot), in order. */
+  /**
+   * Events after `afterSeq` addressed to the bot (or to every bot), in order; a `message` event
+   * comes with its message, so the hook needs no second read.
+   */
   abstract pendingEvents(
     tenantId: TenantId,
     channelId: ChannelId,
     botId: BotId,
     afterSeq: number,
     limit: number,
-  ): Promise<ChannelEvent[]>;
+  ): Promise<PendingEvent[]>;
 
   /** Bots of the tenant-wide store with events not yet committed; for recovery after a restart. */
   abstract botsWithPendingEvents(): Promise<{ tenantId: TenantId; channelId: ChannelId }[]>;
