@@ -209,34 +209,34 @@ export class ChannelService {
     input: PostMessageInput,
   ): Promise<{ msg_id: number; ts: string }> {
     const tenantId = caller.principal.tenantId;
-    const channel = await this.requireChannel(tenantId, input.channel_id);
-    const slot = await this.actingSlot(caller, channel, input.member_token);
+    const channelId = input.channel_id as ChannelId;
+    const slot = await this.actingSlot(caller, channelId, input.member_token);
     if (RESERVED_KINDS.has(input.kind)) {
       throw new InvalidRequestError(
         `kind "${input.kind}" is reserved for the platform and bots; use "user".`,
       );
     }
     const body = toBody(input.body);
-    this.takeRateToken(tenantId, channel.id, slot.slotId);
-    const { message, eventSeq } = await this.store.appendMessage(tenantId, channel.id, {
+    this.takeRateToken(tenantId, channelId, slot.slotId);
+    const { message, eventSeq } = await this.store.appendMessage(tenantId, channelId, {
       sender: memberRef(slot.slotId),
       kind: input.kind,
       body,
       toSlot: null,
     });
-    this.bus.publishWake(tenantId, channel.id);
-    if (eventSeq !== null) await this.bots.settle(tenantId, channel.id, eventSeq);
+    this.bus.publishWake(tenantId, channelId);
+    if (eventSeq !== null) await this.bots.settle(tenantId, channelId, eventSeq);
     return { msg_id: message.id, ts: message.ts.toISOString() };
   }
 
   async dmBot(caller: Caller, input: DmBotInput): Promise<{ ok: true; delivered_to: string }> {
     const tenantId = caller.principal.tenantId;
-    const channel = await this.requireChannel(tenantId, input.channel_id);
-    const slot = await this.actingSlot(caller, channel, input.member_token);
-    const bot = await this.store.findBot(tenantId, channel.id, input.bot_id as BotId);
+    const channelId = input.channel_id as ChannelId;
+    const slot = await this.actingSlot(caller, channelId, input.member_token);
+    const bot = await this.store.findBot(tenantId, channelId, input.bot_id as BotId);
     if (!bot) throw new BotNotFoundError();
-    this.takeRateToken(tenantId, channel.id, slot.slotId);
-    const seq = await this.store.appendEvent(tenantId, channel.id, {
+    this.takeRateToken(tenantId, channelId, slot.slotId);
+    const seq = await this.store.appendEvent(tenantId, channelId, {
       type: 'dm',
       botId: bot.botId,
       payload: {
@@ -244,7 +244,7 @@ export class ChannelService {
         message: { text: input.message },
       },
     });
-    await this.bots.settle(tenantId, channel.id, seq);
+    await this.bots.settle(tenantId, channelId, seq);
     return { ok: true, delivered_to: bot.botId };
   }
 
@@ -259,13 +259,13 @@ export class ChannelService {
     signal?: AbortSignal,
   ): Promise<SyncResult> {
     const tenantId = caller.principal.tenantId;
-    let channel = await this.requireChannel(tenantId, input.channel_id);
-    const slot = await this.actingSlot(caller, channel, input.member_token);
+    const channelId = input.channel_id as ChannelId;
+    const slot = await this.actingSlot(caller, channelId, input.member_token);
     const cursor = input.cursor ?? 0;
     const deadline = Date.now() + input.timeout_ms;
 
     const wake: { woken: boolean; resolve: (() => void) | null } = { woken: false, resolve: null };
-    const unsubscribe = this.bus.onWake(tenantId, channel.id, () => {
+    const unsubscribe = this.bus.onWake(tenantId, channelId, () => {
       wake.woken = true;
       wake.resolve?.();
     });
@@ -274,7 +274,7 @@ export class ChannelService {
         wake.woken = false;
         const messages = await this.store.listVisible(
           tenantId,
-          channel.id,
+          channelId,
           slot.slotId,
           cursor,
           Limits.messagesPerSync,
@@ -297,7 +297,7 @@ export class ChannelService {
     } finally {
       unsubscribe();
     }
-    channel = await this.requireChannel(tenantId, channel.id);
+    const channel = await this.requireChannel(tenantId, channelId);
     return { messages: [], cursor, view: toChannelView(channel) };
   }
 
@@ -307,7 +307,7 @@ export class ChannelService {
   ): Promise<{ view: ChannelView; bots: BotInfoView[] }> {
     const tenantId = caller.principal.tenantId;
     const channel = await this.requireChannel(tenantId, input.channel_id);
-    if (input.member_token) await this.actingSlot(caller, channel, input.member_token);
+    if (input.member_token) await this.actingSlot(caller, channel.id, input.member_token);
     const bots = await this.store.listBots(tenantId, channel.id);
     return { view: toChannelView(channel), bots: bots.map(toBotInfoView) };
   }
@@ -315,7 +315,7 @@ export class ChannelService {
   async getBotCode(caller: Caller, input: BotCodeInput): Promise<BotCodeView> {
     const tenantId = caller.principal.tenantId;
     const channel = await this.requireChannel(tenantId, input.channel_id);
-    if (input.member_token) await this.actingSlot(caller, channel, input.member_token);
+    if (input.member_token) await this.actingSlot(caller, channel.id, input.member_token);
     const bot = await this.store.findBot(tenantId, channel.id, input.bot_id as BotId);
     if (!bot) throw new BotNotFoundError();
     return {
@@ -399,21 +399,37 @@ export class ChannelService {
 
   /**
    * Resolves "who is acting" (DESIGN §4): the member token's seat, else the principal's only
-   * seat; several seats without a token are ambiguous; none is not a member.
+   * seat; several seats without a token are ambiguous; none is not a member. The channel is read
+   * only when that fails, to answer CHANNEL_NOT_FOUND for a channel that does not exist.
    */
   private async actingSlot(
     caller: Caller,
-    channel: Channel,
+    channelId: string,
+    memberToken: string | null | undefined,
+  ): Promise<Slot> {
+    try {
+      return await this.seatOf(caller, channelId as ChannelId, memberToken);
+    } catch (error) {
+      if (error instanceof NotMemberError || error instanceof RejoinTokenInvalidError) {
+        await this.requireChannel(caller.principal.tenantId, channelId);
+      }
+      throw error;
+    }
+  }
+
+  private async seatOf(
+    caller: Caller,
+    channelId: ChannelId,
     memberToken: string | null | undefined,
   ): Promise<Slot> {
     const { principal } = caller;
     if (memberToken) {
       const seat = await this.store.findSeatByToken(principal.tenantId, sha256Hex(memberToken));
-      if (!seat || seat.channelId !== channel.id) throw new RejoinTokenInvalidError();
+      if (!seat || seat.channelId !== channelId) throw new RejoinTokenInvalidError();
       await this.rebindIfPersistent(caller, seat);
       return seat.slot;
     }
-    const seats = await this.store.seatsOf(principal.tenantId, channel.id, principal.id);
+    const seats = await this.store.seatsOf(principal.tenantId, channelId, principal.id);
     if (seats.length > 1) throw new AmbiguousMemberError();
     const seat = seats[0];
     if (!seat) throw new NotMemberError();
@@ -434,7 +450,7 @@ export class ChannelService {
     memberToken: string | null | undefined,
   ): Promise<string> {
     try {
-      const slot = await this.actingSlot(caller, channel, memberToken);
+      const slot = await this.actingSlot(caller, channel.id, memberToken);
       if (slot.admin) return memberRef(slot.slotId);
     } catch (error) {
       if (!(error instanceof NotMemberError)) throw error;

@@ -71,6 +71,9 @@ export interface BotRecord extends BotDefinition {
   readonly createdAt: Date;
 }
 
+/** A bot as views and schedulers need it: everything but its code and state. */
+export type BotSummary = Omit<BotRecord, 'code' | 'state'>;
+
 /** The member a bot hook is told about: a slot and its label, never a principal or token. */
 export interface MemberRef {
   readonly slot_id: string;

@@ -1,4 +1,4 @@
-import type { BotRecord, Channel, Message, Slot } from './channel.types.js';
+import type { BotSummary, Channel, Message, Slot } from './channel.types.js';
 
 /**
  * Wire shapes of spec/compat.md. Views show slot ids and labels, never principals, sessions or
@@ -77,7 +77,7 @@ export function toMessageView(message: Message): MessageView {
   };
 }
 
-export function toBotInfoView(bot: BotRecord): BotInfoView {
+export function toBotInfoView(bot: BotSummary): BotInfoView {
   return {
     bot_id: bot.botId,
     name: bot.name,

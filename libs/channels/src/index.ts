@@ -46,6 +46,7 @@ export type {
 export type {
   BotDefinition,
   BotRecord,
+  BotSummary,
   Channel,
   ChannelEvent,
   ChannelEventDraft,

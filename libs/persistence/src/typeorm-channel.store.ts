@@ -3,6 +3,7 @@ import { ChannelStore } from '#channels';
 import type {
   BotEffectsCommit,
   BotRecord,
+  BotSummary,
   Channel,
   ChannelDraft,
   ChannelEvent,
@@ -15,7 +16,6 @@ import type {
   Seat,
   Slot,
 } from '#channels';
-import { IsNull } from 'typeorm';
 import type { DataSource, EntityManager } from 'typeorm';
 import { BotEntity, ChannelEventEntity, MessageEntity, SlotEntity } from './entities/index.js';
 import { jsonb } from './entities/json.js';
@@ -48,6 +48,23 @@ interface MessageRow {
   to_slot: string | null;
   created_at: Date;
 }
+
+interface BotSummaryRow {
+  bot_id: string;
+  slot_id: string;
+  name: string;
+  version: string;
+  manifest: Record<string, unknown>;
+  code_ref: string;
+  code_hash: string;
+  manifest_hash: string;
+  state_version: number;
+  last_event_seq: number;
+  created_at: Date;
+}
+
+const BOT_SUMMARY_COLUMNS =
+  'bot_id, slot_id, name, version, manifest, code_ref, code_hash, manifest_hash, state_version, last_event_seq, created_at';
 
 const SLOT_COLUMNS = 'channel_id, slot_id, kind, label, admin, principal_id, bot_id';
 const MESSAGE_COLUMNS = 'channel_id, id, sender, kind, body, to_slot, created_at';
@@ -141,12 +158,13 @@ export class TypeOrmChannelStore extends ChannelStore {
     return readChannel(this.db.manager, tenantId, channelId);
   }
 
-  async listBots(tenantId: TenantId, channelId: ChannelId): Promise<BotRecord[]> {
-    const rows = await this.db.getRepository(BotEntity).find({
-      where: { tenantId, channelId, removedAt: IsNull() },
-      order: { slotId: 'ASC' },
-    });
-    return rows.map(toBotRecord);
+  async listBots(tenantId: TenantId, channelId: ChannelId): Promise<BotSummary[]> {
+    const rows = await this.db.query<BotSummaryRow[]>(
+      `SELECT ${BOT_SUMMARY_COLUMNS} FROM bots
+       WHERE tenant_id = $1 AND channel_id = $2 AND removed_at IS NULL ORDER BY slot_id`,
+      [tenantId, channelId],
+    );
+    return rows.map(toBotSummary);
   }
 
   async findBot(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<BotRecord | null> {
@@ -566,6 +584,22 @@ function toMessage(row: MessageRow): Message {
     body: row.body,
     ts: row.created_at,
     toSlot: row.to_slot as SlotId | null,
+  };
+}
+
+function toBotSummary(row: BotSummaryRow): BotSummary {
+  return {
+    botId: row.bot_id as BotId,
+    slotId: row.slot_id as SlotId,
+    name: row.name,
+    version: row.version,
+    manifest: row.manifest,
+    codeRef: row.code_ref,
+    codeHash: row.code_hash,
+    manifestHash: row.manifest_hash,
+    stateVersion: row.state_version,
+    lastEventSeq: row.last_event_seq,
+    createdAt: row.created_at,
   };
 }
 

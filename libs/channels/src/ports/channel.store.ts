@@ -2,6 +2,7 @@ import type { BotId, ChannelId, PrincipalId, SlotId, TenantId } from '#core';
 import type {
   BotDefinition,
   BotRecord,
+  BotSummary,
   Channel,
   ChannelEvent,
   ChannelEventDraft,
@@ -75,8 +76,8 @@ export abstract class ChannelStore {
 
   abstract findChannel(tenantId: TenantId, channelId: ChannelId): Promise<Channel | null>;
 
-  /** Bots attached and not removed, in slot order. */
-  abstract listBots(tenantId: TenantId, channelId: ChannelId): Promise<BotRecord[]>;
+  /** Bots attached and not removed, in slot order, without their code and state. */
+  abstract listBots(tenantId: TenantId, channelId: ChannelId): Promise<BotSummary[]>;
 
   abstract findBot(
     tenantId: TenantId,
