@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import pg from 'pg';
+import { adminQuery } from '../../test/support/test-database.js';
 
 /** A fresh, empty PostgreSQL database for one benchmark, and how to throw it away. */
 export interface BenchDatabase {
@@ -69,15 +69,5 @@ function findUp(relative: string): string {
     const candidate = join(dir, relative);
     if (existsSync(candidate)) return candidate;
     if (dirname(dir) === dir) throw new Error(`${relative} not found above ${import.meta.url}`);
-  }
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
   }
 }

@@ -48,7 +48,8 @@ export async function createTestDatabase(engine: Engine): Promise<TestDatabase> 
   };
 }
 
-async function adminQuery(url: string, sql: string): Promise<void> {
+/** Runs one statement on its own connection, e.g. CREATE DATABASE (which cannot run in a pool's transaction). */
+export async function adminQuery(url: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -168,10 +168,12 @@ export class TypeOrmChannelStore extends ChannelStore {
   }
 
   async findBot(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<BotRecord | null> {
-    const row = await this.db
-      .getRepository(BotEntity)
-      .findOne({ where: { tenantId, channelId, botId } });
-    return row && row.removedAt === null ? toBotRecord(row) : null;
+    const [row] = await this.db.query<(BotSummaryRow & { code: string; state: Record<string, unknown> })[]>(
+      `SELECT ${BOT_SUMMARY_COLUMNS}, code, state FROM bots
+       WHERE tenant_id = $1 AND channel_id = $2 AND bot_id = $3 AND removed_at IS NULL`,
+      [tenantId, channelId, botId],
+    );
+    return row ? { ...toBotSummary(row), code: row.code, state: row.state } : null;
   }
 
   async redeemInvite(
@@ -600,23 +602,5 @@ function toBotSummary(row: BotSummaryRow): BotSummary {
     stateVersion: row.state_version,
     lastEventSeq: row.last_event_seq,
     createdAt: row.created_at,
-  };
-}
-
-function toBotRecord(row: BotEntity): BotRecord {
-  return {
-    botId: row.botId as BotId,
-    slotId: row.slotId as SlotId,
-    name: row.name,
-    version: row.version,
-    manifest: row.manifest,
-    codeRef: row.codeRef,
-    code: row.code,
-    codeHash: row.codeHash,
-    manifestHash: row.manifestHash,
-    state: row.state,
-    stateVersion: row.stateVersion,
-    lastEventSeq: row.lastEventSeq,
-    createdAt: row.createdAt,
   };
 }
