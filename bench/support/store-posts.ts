@@ -20,7 +20,7 @@ export async function storeAppendRate(
   const dataDir = mkdtempSync(join(tmpdir(), 'mp-bench-store-'));
   const database = await Database.open({ url: databaseUrl, dataDir, poolSize: writers });
   try {
-    const store = new TypeOrmChannelStore(database.dataSource);
+    const store = new TypeOrmChannelStore(database);
     const channels = await Promise.all(
       Array.from({ length: writers }, async (_, writer) => {
         const { channel } = await store.createChannel(DEFAULT_TENANT_ID, {

@@ -51,17 +51,17 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
         },
         {
           provide: ChannelStore,
-          useFactory: (db: Database) => new TypeOrmChannelStore(db.dataSource),
+          useFactory: (db: Database) => new TypeOrmChannelStore(db),
           inject: [Database],
         },
         {
           provide: SessionStore,
-          useFactory: (db: Database) => new TypeOrmSessionStore(db.dataSource),
+          useFactory: (db: Database) => new TypeOrmSessionStore(db),
           inject: [Database],
         },
         {
           provide: PrincipalStore,
-          useFactory: (db: Database) => new TypeOrmPrincipalStore(db.dataSource),
+          useFactory: (db: Database) => new TypeOrmPrincipalStore(db),
           inject: [Database],
         },
         { provide: EventBus, useValue: new InProcessEventBus() },

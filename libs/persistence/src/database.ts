@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import { ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -66,6 +67,16 @@ export class Database {
       throw error;
     }
     return new Database(dataSource, engine, release);
+  }
+
+  /**
+   * Runs one statement outside a transaction straight on the `pg` pool and returns its rows. The
+   * hot paths use this: TypeORM's query runner adds tens of microseconds of CPU to every call.
+   */
+  async rows<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    const pool = (this.dataSource.driver as unknown as { master: pg.Pool }).master;
+    const result = await pool.query(sql, params as unknown[]);
+    return result.rows as T[];
   }
 
   async close(): Promise<void> {

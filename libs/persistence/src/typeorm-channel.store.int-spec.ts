@@ -70,7 +70,7 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
   beforeAll(async () => {
     testDb = await createTestDatabase(engine);
     database = await Database.open({ url: testDb.url, dataDir: testDb.dataDir });
-    store = new TypeOrmChannelStore(database.dataSource);
+    store = new TypeOrmChannelStore(database);
   });
 
   afterAll(async () => {
@@ -227,8 +227,8 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
   });
 
   it('stores sessions by hash and resolves them to their principal', async () => {
-    const principals = new TypeOrmPrincipalStore(database.dataSource);
-    const sessions = new TypeOrmSessionStore(database.dataSource);
+    const principals = new TypeOrmPrincipalStore(database);
+    const sessions = new TypeOrmSessionStore(database);
     const principal = await principals.createAnonymous(tenant);
     const sessionId = await sessions.open(principal);
     expect(await sessions.find(sessionId)).toEqual(principal);

@@ -17,6 +17,7 @@ import type {
   Slot,
 } from '#channels';
 import type { DataSource, EntityManager } from 'typeorm';
+import type { Database } from './database.js';
 import { BotEntity, ChannelEventEntity, MessageEntity, SlotEntity } from './entities/index.js';
 import { jsonb } from './entities/json.js';
 
@@ -76,12 +77,17 @@ const MESSAGE_COLUMNS = 'channel_id, id, sender, kind, body, to_slot, created_at
  * row also serialises concurrent writers of one channel.
  */
 export class TypeOrmChannelStore extends ChannelStore {
-  constructor(private readonly db: DataSource) {
+  private readonly db: DataSource;
+  private readonly sql: Sql;
+
+  constructor(database: Database) {
     super();
+    this.db = database.dataSource;
+    this.sql = (text, params) => database.rows(text, params);
   }
 
   async countChannels(tenantId: TenantId): Promise<number> {
-    const [row] = await this.db.query<{ n: number }[]>(
+    const [row] = await this.sql<{ n: number }>(
       'SELECT count(*)::int AS n FROM channels WHERE tenant_id = $1',
       [tenantId],
     );
@@ -148,18 +154,18 @@ export class TypeOrmChannelStore extends ChannelStore {
           })),
         );
       }
-      const channel = await readChannel(em, tenantId, draft.id);
+      const channel = await readChannel(inTransaction(em), tenantId, draft.id);
       if (!channel) throw new Error('channel vanished inside its own transaction');
       return { channel, lastEventSeq: draft.events.length };
     });
   }
 
   findChannel(tenantId: TenantId, channelId: ChannelId): Promise<Channel | null> {
-    return readChannel(this.db.manager, tenantId, channelId);
+    return readChannel(this.sql, tenantId, channelId);
   }
 
   async listBots(tenantId: TenantId, channelId: ChannelId): Promise<BotSummary[]> {
-    const rows = await this.db.query<BotSummaryRow[]>(
+    const rows = await this.sql<BotSummaryRow>(
       `SELECT ${BOT_SUMMARY_COLUMNS} FROM bots
        WHERE tenant_id = $1 AND channel_id = $2 AND removed_at IS NULL ORDER BY slot_id`,
       [tenantId, channelId],
@@ -168,7 +174,7 @@ export class TypeOrmChannelStore extends ChannelStore {
   }
 
   async findBot(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<BotRecord | null> {
-    const [row] = await this.db.query<(BotSummaryRow & { code: string; state: Record<string, unknown> })[]>(
+    const [row] = await this.sql<BotSummaryRow & { code: string; state: Record<string, unknown> }>(
       `SELECT ${BOT_SUMMARY_COLUMNS}, code, state FROM bots
        WHERE tenant_id = $1 AND channel_id = $2 AND bot_id = $3 AND removed_at IS NULL`,
       [tenantId, channelId, botId],
@@ -194,7 +200,7 @@ export class TypeOrmChannelStore extends ChannelStore {
       if (!row) return null;
       const slot = toSlot(row);
       const eventSeq = await appendEvent(
-        em,
+        inTransaction(em),
         tenantId,
         row.channel_id as ChannelId,
         {
@@ -209,7 +215,7 @@ export class TypeOrmChannelStore extends ChannelStore {
   }
 
   async findSeatByToken(tenantId: TenantId, tokenHash: string): Promise<Seat | null> {
-    const [row] = await this.db.query<SlotRow[]>(
+    const [row] = await this.sql<SlotRow>(
       `SELECT ${SLOT_COLUMNS} FROM slots WHERE tenant_id = $1 AND member_token_hash = $2`,
       [tenantId, tokenHash],
     );
@@ -222,7 +228,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     slotId: SlotId,
     principalId: PrincipalId,
   ): Promise<void> {
-    await this.db.query(
+    await this.sql(
       'UPDATE slots SET principal_id = $4 WHERE tenant_id = $1 AND channel_id = $2 AND slot_id = $3',
       [tenantId, channelId, slotId, principalId],
     );
@@ -233,7 +239,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     channelId: ChannelId,
     principalId: PrincipalId,
   ): Promise<Slot[]> {
-    const rows = await this.db.query<SlotRow[]>(
+    const rows = await this.sql<SlotRow>(
       `SELECT ${SLOT_COLUMNS} FROM slots
        WHERE tenant_id = $1 AND channel_id = $2 AND principal_id = $3 ORDER BY position`,
       [tenantId, channelId, principalId],
@@ -248,7 +254,7 @@ export class TypeOrmChannelStore extends ChannelStore {
   ): Promise<{ message: Message; eventSeq: number | null }> {
     // One statement, so one round trip: allocate the id (locking the channel row), insert the
     // message, and record the bot event when the channel has bots.
-    const [row] = await this.db.query<(MessageRow & { event_seq: number | null })[]>(
+    const [row] = await this.sql<MessageRow & { event_seq: number | null }>(
       `WITH c AS (
          UPDATE channels
          SET last_msg_id = last_msg_id + 1,
@@ -277,7 +283,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     channelId: ChannelId,
     event: ChannelEventDraft,
   ): Promise<number> {
-    const seq = await appendEvent(this.db.manager, tenantId, channelId, event, false);
+    const seq = await appendEvent(this.sql, tenantId, channelId, event, false);
     if (seq === null) throw new Error('the channel for the event does not exist');
     return seq;
   }
@@ -289,7 +295,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     cursor: number,
     limit: number,
   ): Promise<Message[]> {
-    const rows = await this.db.query<MessageRow[]>(
+    const rows = await this.sql<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages
        WHERE tenant_id = $1 AND channel_id = $2 AND id > $3 AND (to_slot IS NULL OR to_slot = $4)
        ORDER BY id LIMIT $5`,
@@ -303,7 +309,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     principalId: PrincipalId,
     limit: number,
   ): Promise<ChannelSummary[]> {
-    const channels = await this.db.query<ChannelRow[]>(
+    const channels = await this.sql<ChannelRow>(
       `SELECT c.tenant_id, c.id, c.name, c.created_by, c.created_at, c.last_msg_id FROM channels c
        WHERE c.tenant_id = $1 AND (c.created_by = $2 OR EXISTS (
          SELECT 1 FROM slots s WHERE s.tenant_id = c.tenant_id AND s.channel_id = c.id AND s.principal_id = $2))
@@ -312,11 +318,11 @@ export class TypeOrmChannelStore extends ChannelStore {
     );
     if (channels.length === 0) return [];
     const ids = channels.map((c) => c.id);
-    const slots = await this.db.query<SlotRow[]>(
+    const slots = await this.sql<SlotRow>(
       `SELECT ${SLOT_COLUMNS} FROM slots WHERE tenant_id = $1 AND channel_id = ANY($2) ORDER BY position`,
       [tenantId, ids],
     );
-    const bots = await this.db.query<{ channel_id: string; bot_id: string }[]>(
+    const bots = await this.sql<{ channel_id: string; bot_id: string }>(
       `SELECT channel_id, bot_id FROM bots
        WHERE tenant_id = $1 AND channel_id = ANY($2) AND removed_at IS NULL ORDER BY slot_id`,
       [tenantId, ids],
@@ -377,7 +383,7 @@ export class TypeOrmChannelStore extends ChannelStore {
         }
       }
       await insertMessages(em, tenantId, channelId, [notice]);
-      const channel = await readChannel(em, tenantId, channelId);
+      const channel = await readChannel(inTransaction(em), tenantId, channelId);
       if (!channel) throw new Error('the channel to update does not exist');
       return channel;
     });
@@ -390,8 +396,8 @@ export class TypeOrmChannelStore extends ChannelStore {
     afterSeq: number,
     limit: number,
   ): Promise<PendingEvent[]> {
-    const rows = await this.db.query<
-      (Omit<MessageRow, 'id' | 'channel_id' | 'created_at'> & {
+    const rows = await this.sql<
+      Omit<MessageRow, 'id' | 'channel_id' | 'created_at'> & {
         seq: number;
         type: ChannelEvent['type'];
         bot_id: string | null;
@@ -399,7 +405,7 @@ export class TypeOrmChannelStore extends ChannelStore {
         event_at: Date;
         message_id: number | null;
         message_at: Date | null;
-      })[]
+      }
     >(
       `SELECT e.seq, e.type, e.bot_id, e.payload, e.created_at AS event_at,
               m.id AS message_id, m.sender, m.kind, m.body, m.to_slot, m.created_at AS message_at
@@ -432,7 +438,7 @@ export class TypeOrmChannelStore extends ChannelStore {
   }
 
   async botsWithPendingEvents(): Promise<{ tenantId: TenantId; channelId: ChannelId }[]> {
-    const rows = await this.db.query<{ tenant_id: string; channel_id: string }[]>(
+    const rows = await this.sql<{ tenant_id: string; channel_id: string }>(
       `SELECT DISTINCT b.tenant_id, b.channel_id FROM bots b
        JOIN channels c ON c.tenant_id = b.tenant_id AND c.id = b.channel_id
        WHERE b.removed_at IS NULL AND b.last_event_seq < c.last_event_seq`,
@@ -461,7 +467,7 @@ export class TypeOrmChannelStore extends ChannelStore {
         to_slot: m.toSlot,
       })),
     );
-    const [row] = await this.db.query<{ advanced: number }[]>(
+    const [row] = await this.sql<{ advanced: number }>(
       `WITH b AS (
          UPDATE bots
          SET last_event_seq = $4,
@@ -487,12 +493,19 @@ export class TypeOrmChannelStore extends ChannelStore {
   }
 }
 
+/** Runs one statement and returns its rows: on the pool, or inside a transaction. */
+type Sql = <T>(text: string, params?: readonly unknown[]) => Promise<T[]>;
+
+function inTransaction(em: EntityManager): Sql {
+  return <T>(text: string, params: readonly unknown[] = []) => em.query<T[]>(text, [...params]);
+}
+
 async function readChannel(
-  em: EntityManager,
+  sql: Sql,
   tenantId: TenantId,
   channelId: ChannelId,
 ): Promise<Channel | null> {
-  const [row] = await em.query<(ChannelRow & { slots: SlotRow[] })[]>(
+  const [row] = await sql<ChannelRow & { slots: SlotRow[] }>(
     `SELECT c.tenant_id, c.id, c.name, c.created_by, c.created_at, c.last_msg_id,
             (SELECT coalesce(json_agg(json_build_object(
                 'channel_id', s.channel_id, 'slot_id', s.slot_id, 'kind', s.kind, 'label', s.label,
@@ -535,13 +548,13 @@ async function insertMessages(
 
 /** Appends an event; with `onlyIfBots`, only when the channel has bots (else returns null). */
 async function appendEvent(
-  em: EntityManager,
+  sql: Sql,
   tenantId: TenantId,
   channelId: ChannelId,
   event: ChannelEventDraft,
   onlyIfBots: boolean,
 ): Promise<number | null> {
-  const [row] = await em.query<{ seq: number }[]>(
+  const [row] = await sql<{ seq: number }>(
     `WITH c AS (
        UPDATE channels SET last_event_seq = last_event_seq + 1
        WHERE tenant_id = $1 AND id = $2 AND (NOT $6 OR active_bots > 0)

@@ -4,12 +4,16 @@ import type { PrincipalId, TenantId } from '#core';
 import { PrincipalStore, SessionStore } from '#auth';
 import type { Principal } from '#auth';
 import type { DataSource } from 'typeorm';
+import type { Database } from './database.js';
 import { McpSessionEntity, PrincipalEntity } from './entities/index.js';
 
 /** MCP sessions in Postgres, looked up by the SHA-256 of their id. */
 export class TypeOrmSessionStore extends SessionStore {
-  constructor(private readonly db: DataSource) {
+  private readonly db: DataSource;
+
+  constructor(private readonly database: Database) {
     super();
+    this.db = database.dataSource;
   }
 
   async open(principal: Principal): Promise<string> {
@@ -24,7 +28,7 @@ export class TypeOrmSessionStore extends SessionStore {
 
   /** On every request that carries a session id: one plain query, no entity mapping. */
   async find(sessionId: string): Promise<Principal | null> {
-    const [row] = await this.db.query<{ tenant_id: string; principal_id: string }[]>(
+    const [row] = await this.database.rows<{ tenant_id: string; principal_id: string }>(
       'SELECT tenant_id, principal_id FROM mcp_sessions WHERE id_hash = $1',
       [sha256Hex(sessionId)],
     );
@@ -47,8 +51,11 @@ export class TypeOrmSessionStore extends SessionStore {
 }
 
 export class TypeOrmPrincipalStore extends PrincipalStore {
-  constructor(private readonly db: DataSource) {
+  private readonly db: DataSource;
+
+  constructor(database: Database) {
     super();
+    this.db = database.dataSource;
   }
 
   async createAnonymous(tenantId: TenantId): Promise<Principal> {
