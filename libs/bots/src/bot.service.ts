@@ -23,10 +23,14 @@ import {
 } from './bot-manifest.js';
 import type { BotLauncher } from './bot-launcher.js';
 import { presetNames, presetSource } from './presets.js';
+import { LruMap } from './lru-map.js';
 import { SerialLanes } from './serial-lanes.js';
 
 /** Events read per query while a bot catches up. */
 const EVENT_BATCH = 32;
+
+/** Bots (with their code and state) and channels kept in memory between hook runs. */
+const CACHED_BOTS = 256;
 
 export interface BotServiceSettings {
   /** How long a tool waits for the hooks it triggered (DESIGN §6, default 5 s). */
@@ -45,6 +49,8 @@ export interface BotServiceLogger {
  */
 export class BotService extends BotHost {
   private readonly lanes = new SerialLanes();
+  private readonly botCache = new LruMap<string, BotRecord>(CACHED_BOTS);
+  private readonly channelCache = new LruMap<string, Channel>(CACHED_BOTS);
 
   constructor(
     private readonly store: ChannelStore,
@@ -159,11 +165,22 @@ export class BotService extends BotHost {
     });
   }
 
+  /**
+   * Runs the bot's uncommitted events in order. The bot and its channel are kept in memory between
+   * runs: slot ids and labels never change, and a stale bot (another runner moved it on) is caught
+   * by the commit's guard on `last_event_seq`, after which the bot is read again.
+   */
   private async runPending(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<void> {
-    let bot = await this.store.findBot(tenantId, channelId, botId);
-    // Slot ids and labels never change after creation, so one read of the channel serves the run.
-    const channel = await this.store.findChannel(tenantId, channelId);
-    if (!bot || !channel) return;
+    const key = `${tenantId}/${channelId}/${botId}`;
+    const channelKey = `${tenantId}/${channelId}`;
+    let bot = this.botCache.get(key) ?? (await this.store.findBot(tenantId, channelId, botId));
+    const channel =
+      this.channelCache.get(channelKey) ?? (await this.store.findChannel(tenantId, channelId));
+    if (!bot || !channel) {
+      this.botCache.delete(key);
+      return;
+    }
+    this.channelCache.set(channelKey, channel);
     for (;;) {
       const events = await this.store.pendingEvents(
         tenantId,
@@ -172,13 +189,12 @@ export class BotService extends BotHost {
         bot.lastEventSeq,
         EVENT_BATCH,
       );
+      let stale = false;
       for (const event of events) {
         const outcome = await this.runHook(channel, bot, event);
         const commit = toCommit(channel, bot, event, outcome);
-        const committed = await this.commit(channel, bot, event, outcome.hook, commit);
-        if (!committed) {
-          bot = await this.store.findBot(tenantId, channelId, botId);
-          if (!bot) return;
+        if (!(await this.commit(channel, bot, event, outcome.hook, commit))) {
+          stale = true;
           break;
         }
         this.bus.publishWake(tenantId, channelId);
@@ -189,6 +205,13 @@ export class BotService extends BotHost {
           stateVersion: commit.state ? bot.stateVersion + 1 : bot.stateVersion,
         };
       }
+      if (stale) {
+        this.botCache.delete(key);
+        bot = await this.store.findBot(tenantId, channelId, botId);
+        if (!bot) return;
+        continue;
+      }
+      this.botCache.set(key, bot);
       // A short batch means the bot has caught up with what was committed when it was read; an
       // event committed since then schedules a run of its own.
       if (events.length < EVENT_BATCH) return;
