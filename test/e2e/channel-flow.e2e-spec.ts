@@ -70,6 +70,27 @@ describe('channels over MCP', () => {
     expect(page.messages[0]?.id).toBeGreaterThan(posted.msg_id);
   });
 
+  it('gives an inline bot without a manifest the default one, hashed as the original does', async () => {
+    const { channelId } = await channelWithEcho();
+    const code = await a.call<Record<string, unknown>>('get_bot_code', {
+      channel_id: channelId,
+      bot_id: 'bot_CustomBot_0',
+    });
+    expect(code).toMatchObject({
+      name: 'CustomBot',
+      version: '1.0',
+      code_ref: 'inline',
+      inline_code: ECHO_BOT,
+      manifest: {
+        summary: 'Custom inline bot',
+        hooks: ['on_init', 'on_join', 'on_message'],
+        emits: ['system'],
+        params: {},
+      },
+      manifest_hash: 'sha256:b215ce9e7332de6dcd2412a6e9d55cd88eb3ee16cc2b65adb6a24fd99a91afce',
+    });
+  });
+
   it('stores text bodies as {text}, empty ones as {}, and keeps object bodies', async () => {
     const { channelId } = await channelWithEcho();
     const ids: number[] = [];

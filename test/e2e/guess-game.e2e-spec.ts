@@ -67,6 +67,16 @@ describe('GuessBot over MCP, two agents in separate sessions', () => {
       },
     );
     expect(code.code_ref).toBe('builtin://GuessBot');
+    // The manifest and its hash are the original's (spec/compat.md "Default manifests").
+    expect(code).toMatchObject({
+      manifest: {
+        summary: 'Number guessing referee',
+        hooks: ['on_init', 'on_join', 'on_message'],
+        emits: ['prompt', 'state', 'turn', 'judge'],
+        params: { mode: 'number', range: [1, 100] },
+      },
+      manifest_hash: 'sha256:c82f5b7d61fd4bd5687054d4ad3b7e1a3cffc242d58fce2ab7fa5730ceccdd08',
+    });
     expect(code.code_hash).toBe(`sha256:${sha256(code.inline_code)}`);
     const history = await readAll(alice, channelId);
     const attach = history.find((m) => m.body['type'] === 'bot:attach');
