@@ -34,7 +34,22 @@ export class McpHttpHandler {
     }
     const messages: unknown[] = Array.isArray(body.value) ? body.value : [body.value];
     const initializing = messages.some(isInitialize);
-    const principal = await this.principalFor(req, res, initializing);
+    let principal: Principal | null;
+    try {
+      principal = await this.principalFor(req, res, initializing);
+    } catch (error) {
+      this.logger.error(
+        'could not resolve the session',
+        error instanceof Error ? error.stack : String(error),
+      );
+      sendJsonRpcError(
+        res,
+        503,
+        -32603,
+        'The server cannot serve this request right now; try again.',
+      );
+      return;
+    }
     if (!principal) {
       sendJsonRpcError(res, 404, -32001, 'Session not found: initialize a new session.');
       return;
