@@ -7,8 +7,15 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const jest = require.resolve('jest/bin/jest');
-const flags = ['--experimental-vm-modules', '--no-node-snapshot', '--no-warnings=ExperimentalWarning'];
-const env = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...flags].join(' ').trim() };
+const flags = [
+  '--experimental-vm-modules',
+  '--no-node-snapshot',
+  '--no-warnings=ExperimentalWarning',
+];
+const env = {
+  ...process.env,
+  NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...flags].join(' ').trim(),
+};
 const report = '.tmp/jest-results.json';
 mkdirSync('.tmp', { recursive: true });
 rmSync(report, { force: true });
@@ -18,9 +25,13 @@ const result = spawnSync(
   { stdio: 'inherit', env },
 );
 try {
-  const { numPassedTests, numFailedTests, numPendingTests, numTodoTests } = JSON.parse(readFileSync(report, 'utf8'));
+  const { numPassedTests, numFailedTests, numPendingTests, numTodoTests } = JSON.parse(
+    readFileSync(report, 'utf8'),
+  );
   const skipped = numPendingTests + numTodoTests;
-  console.log(`tests: ${numPassedTests} passed, ${numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  console.log(
+    `tests: ${numPassedTests} passed, ${numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`,
+  );
 } catch {
   // No report (Jest failed before running anything): its own output and exit code say why.
 }
