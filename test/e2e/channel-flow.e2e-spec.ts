@@ -72,7 +72,7 @@ describe('channels over MCP', () => {
 
   it('gives an inline bot without a manifest the default one, hashed as the original does', async () => {
     const { channelId } = await channelWithEcho();
-    const code = await a.call<Record<string, unknown>>('get_bot_code', {
+    const code = await a.call('get_bot_code', {
       channel_id: channelId,
       bot_id: 'bot_CustomBot_0',
     });
