@@ -59,10 +59,13 @@ export const createChannelInput = z.object({
     .describe('A short name for the channel.'),
   slots: z
     .array(
-      text('each slot').max(
-        Limits.slotLabelLength + 16,
-        `a slot spec is at most ${Limits.slotLabelLength + 16} characters`,
-      ),
+      text('each slot')
+        .max(
+          Limits.slotLabelLength + 16,
+          `a slot spec is at most ${Limits.slotLabelLength + 16} characters`,
+        )
+        // Shown in the JSON Schema; parseSlotSpec checks it, with a message naming the slot.
+        .meta({ pattern: '^(bot|invite)(:|$)' }),
       {
         error: 'slots must be a list of strings',
       },

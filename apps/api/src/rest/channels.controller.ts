@@ -157,7 +157,7 @@ function numbers(query: Record<string, unknown>, keys: string[]): Record<string,
   const out: Record<string, unknown> = {};
   for (const key of keys) {
     const value = query[key];
-    if (typeof value === 'string' && /^-?\d{1,15}$/.test(value)) out[key] = Number(value);
+    if (typeof value === 'string' && /^-?\d+$/.test(value)) out[key] = Number(value);
   }
   return out;
 }

@@ -135,7 +135,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
           parameters: [
             queryParam(
               'cursor',
-              { type: 'integer', minimum: 0 },
+              { type: 'integer', minimum: 0, maximum: 2147483647 },
               'The highest message id you have seen.',
             ),
             queryParam(
