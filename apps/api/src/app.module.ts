@@ -1,7 +1,7 @@
 import { Logger, Module } from '@nestjs/common';
 import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { PrincipalStore, SessionStore } from '#auth';
+import { CachingSessionStore, PrincipalStore, SessionStore } from '#auth';
 import { BotLauncher, BotService, InlineBotLauncher } from '#bots';
 import { BotHost, ChannelService, ChannelStore, MessageRateLimiter } from '#channels';
 import { EventBus, InProcessEventBus } from '#events';
@@ -56,7 +56,7 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
         },
         {
           provide: SessionStore,
-          useFactory: (db: Database) => new TypeOrmSessionStore(db),
+          useFactory: (db: Database) => new CachingSessionStore(new TypeOrmSessionStore(db)),
           inject: [Database],
         },
         {

@@ -75,9 +75,17 @@ export class BotService extends BotHost {
     return this.define(source, `builtin://${name}`, {});
   }
 
-  async settle(tenantId: TenantId, channelId: ChannelId, eventSeq: number): Promise<void> {
-    const bots = await this.store.listBots(tenantId, channelId);
-    const pending = bots.filter((bot) => bot.lastEventSeq < eventSeq);
+  async settle(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    eventSeq: number,
+    bots?: readonly BotId[],
+  ): Promise<void> {
+    const pending =
+      bots ??
+      (await this.store.listBots(tenantId, channelId))
+        .filter((bot) => bot.lastEventSeq < eventSeq)
+        .map((bot) => bot.botId);
     if (pending.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>(
@@ -85,7 +93,7 @@ export class BotService extends BotHost {
     );
     try {
       await Promise.race([
-        Promise.all(pending.map((bot) => this.drain(tenantId, channelId, bot.botId))),
+        Promise.all(pending.map((botId) => this.drain(tenantId, channelId, botId))),
         deadline,
       ]);
     } finally {

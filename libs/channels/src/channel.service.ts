@@ -218,14 +218,14 @@ export class ChannelService {
     }
     const body = toBody(input.body);
     this.takeRateToken(tenantId, channelId, slot.slotId);
-    const { message, eventSeq } = await this.store.appendMessage(tenantId, channelId, {
+    const { message, eventSeq, botsBehind } = await this.store.appendMessage(tenantId, channelId, {
       sender: memberRef(slot.slotId),
       kind: input.kind,
       body,
       toSlot: null,
     });
     this.bus.publishWake(tenantId, channelId);
-    if (eventSeq !== null) await this.bots.settle(tenantId, channelId, eventSeq);
+    if (eventSeq !== null) await this.bots.settle(tenantId, channelId, eventSeq, botsBehind);
     return { msg_id: message.id, ts: message.ts.toISOString() };
   }
 

@@ -251,10 +251,10 @@ export class TypeOrmChannelStore extends ChannelStore {
     tenantId: TenantId,
     channelId: ChannelId,
     draft: MessageDraft,
-  ): Promise<{ message: Message; eventSeq: number | null }> {
+  ): Promise<{ message: Message; eventSeq: number | null; botsBehind: BotId[] }> {
     // One statement, so one round trip: allocate the id (locking the channel row), insert the
     // message, and record the bot event when the channel has bots.
-    const [row] = await this.sql<MessageRow & { event_seq: number | null }>(
+    const [row] = await this.sql<MessageRow & { event_seq: number | null; bots_behind: BotId[] }>(
       `WITH c AS (
          UPDATE channels
          SET last_msg_id = last_msg_id + 1,
@@ -271,11 +271,15 @@ export class TypeOrmChannelStore extends ChannelStore {
          FROM c WHERE c.active_bots > 0
          RETURNING seq
        )
-       SELECT m.*, (SELECT seq FROM e) AS event_seq FROM m`,
+       SELECT m.*, (SELECT seq FROM e) AS event_seq,
+              (SELECT coalesce(json_agg(b.bot_id ORDER BY b.slot_id), '[]') FROM bots b, c
+               WHERE b.tenant_id = $1 AND b.channel_id = $2 AND b.removed_at IS NULL
+                 AND b.last_event_seq < c.last_event_seq) AS bots_behind
+       FROM m`,
       [tenantId, channelId, draft.sender, draft.kind, JSON.stringify(draft.body), draft.toSlot],
     );
     if (!row) throw new Error('the channel to post in does not exist');
-    return { message: toMessage(row), eventSeq: row.event_seq };
+    return { message: toMessage(row), eventSeq: row.event_seq, botsBehind: row.bots_behind };
   }
 
   async appendEvent(

@@ -1,4 +1,4 @@
-import type { ChannelId, TenantId } from '#core';
+import type { BotId, ChannelId, TenantId } from '#core';
 import type { BotDefinition } from '../channel.types.js';
 
 export type BotPreparation = { ok: true; definition: BotDefinition } | { ok: false; error: string };
@@ -17,7 +17,13 @@ export abstract class BotHost {
 
   /**
    * Resolves once every bot of the channel has committed its effects for events up to `eventSeq`,
-   * or when the settle deadline passes (the hooks go on; their effects land later).
+   * or when the settle deadline passes (the hooks go on; their effects land later). `bots`, when
+   * the caller already knows which bots are behind that event, saves reading them again.
    */
-  abstract settle(tenantId: TenantId, channelId: ChannelId, eventSeq: number): Promise<void>;
+  abstract settle(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    eventSeq: number,
+    bots?: readonly BotId[],
+  ): Promise<void>;
 }

@@ -117,13 +117,14 @@ export abstract class ChannelStore {
 
   /**
    * Commits a member's public message and, when the channel has bots, the `message` event that
-   * tells them about it (`eventSeq` is null when it has none).
+   * tells them about it (`eventSeq` is null when it has none). `botsBehind` lists the bots that
+   * have yet to react to that event, read in the same statement.
    */
   abstract appendMessage(
     tenantId: TenantId,
     channelId: ChannelId,
     draft: MessageDraft,
-  ): Promise<{ message: Message; eventSeq: number | null }>;
+  ): Promise<{ message: Message; eventSeq: number | null; botsBehind: BotId[] }>;
 
   /** Commits an event with no message (a DM to a bot). */
   abstract appendEvent(

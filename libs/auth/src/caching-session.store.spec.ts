@@ -1,0 +1,59 @@
+import { describe, expect, it } from '@jest/globals';
+import type { PrincipalId, TenantId } from '#core';
+import { CachingSessionStore } from './caching-session.store.js';
+import type { Principal } from './principal.js';
+import { SessionStore } from './session.store.js';
+
+/** A SessionStore in a Map that counts look-ups: an in-memory fake of the port, not of a database. */
+class CountingSessionStore extends SessionStore {
+  readonly sessions = new Map<string, Principal>();
+  finds = 0;
+
+  open(principal: Principal): Promise<string> {
+    const id = `s${this.sessions.size}`;
+    this.sessions.set(id, principal);
+    return Promise.resolve(id);
+  }
+
+  find(sessionId: string): Promise<Principal | null> {
+    this.finds += 1;
+    return Promise.resolve(this.sessions.get(sessionId) ?? null);
+  }
+
+  close(sessionId: string): Promise<boolean> {
+    return Promise.resolve(this.sessions.delete(sessionId));
+  }
+}
+
+const principal: Principal = {
+  tenantId: 't' as TenantId,
+  id: 'p' as PrincipalId,
+  kind: 'anonymous',
+  transient: false,
+};
+
+describe('CachingSessionStore', () => {
+  it('answers repeated look-ups from memory until the time to live passes', async () => {
+    let now = 0;
+    const inner = new CountingSessionStore();
+    const store = new CachingSessionStore(inner, 1000, 10, () => now);
+    const id = await store.open(principal);
+    expect(await store.find(id)).toEqual(principal);
+    expect(await store.find(id)).toEqual(principal);
+    expect(inner.finds).toBe(1);
+    now = 1001;
+    expect(await store.find(id)).toEqual(principal);
+    expect(inner.finds).toBe(2);
+  });
+
+  it('forgets a session closed through it, and never caches unknown ids', async () => {
+    const inner = new CountingSessionStore();
+    const store = new CachingSessionStore(inner);
+    const id = await store.open(principal);
+    await store.find(id);
+    expect(await store.close(id)).toBe(true);
+    expect(await store.find(id)).toBeNull();
+    expect(await store.find(id)).toBeNull();
+    expect(inner.finds).toBe(3);
+  });
+});
