@@ -125,30 +125,33 @@ export class IsolateSandbox {
       return handle;
     };
     try {
-      const context = keep(await isolate.createContext());
-      await context.global.set(
+      // Setting up runs synchronously: these steps run only our code (and a compile bounded by the
+      // code size limit), and each async call would cost a hop to the isolate's thread. Anything
+      // that runs bot code (module evaluation, constructor, hook) is async and under the deadline.
+      const context = keep(isolate.createContextSync());
+      context.global.setSync(
         '__mpRandomHex',
         new ivm.Callback((n: number) => randomBytes(n).toString('hex')),
       );
-      await context.global.set(
+      context.global.setSync(
         '__mpSha256',
         new ivm.Callback((text: string) => createHash('sha256').update(text, 'utf8').digest('hex')),
       );
-      const prelude = keep(await isolate.compileModule(PRELUDE_SOURCE, { filename: 'prelude.js' }));
-      const bot = keep(await isolate.compileModule(prepared.module, { filename: 'bot.js' }));
-      const driver = keep(await isolate.compileModule(DRIVER_SOURCE, { filename: 'driver.js' }));
-      await prelude.instantiate(context, () => {
+      const prelude = keep(isolate.compileModuleSync(PRELUDE_SOURCE, { filename: 'prelude.js' }));
+      const bot = keep(isolate.compileModuleSync(prepared.module, { filename: 'bot.js' }));
+      const driver = keep(isolate.compileModuleSync(DRIVER_SOURCE, { filename: 'driver.js' }));
+      prelude.instantiateSync(context, () => {
         throw new BotCodeError('the prelude imports nothing');
       });
-      await driver.instantiate(context, (specifier) => {
+      driver.instantiateSync(context, (specifier) => {
         if (specifier === 'mp:prelude') return prelude;
         if (specifier === 'bot:main') return bot;
         throw new BotCodeError(`imports are not available to bots (tried "${specifier}")`);
       });
       await driver.evaluate({ timeout: remaining(deadline) });
       const namespace = keep(driver.namespace);
-      const run = keep(await exported(namespace, 'run'));
-      const inspect = keep(await exported(namespace, 'inspect'));
+      const run = keep(exported(namespace, 'run'));
+      const inspect = keep(exported(namespace, 'inspect'));
       const value = await work({ run, inspect }, deadline);
       return { ok: true, value };
     } catch (error) {
@@ -167,7 +170,10 @@ export class IsolateSandbox {
       warm.busy = true;
       return warm;
     }
-    const fresh = { isolate: new ivm.Isolate({ memoryLimit: this.limits.memoryMb }), busy: true };
+    const fresh: WarmIsolate = {
+      isolate: new ivm.Isolate({ memoryLimit: this.limits.memoryMb }),
+      busy: true,
+    };
     if (key !== null && !warm?.busy) this.warm.set(key, fresh);
     return fresh;
   }
@@ -196,8 +202,8 @@ export class IsolateSandbox {
 class BotCodeError extends Error {}
 
 /** A function the driver module exports, as a reference callable from the host. */
-async function exported(namespace: ivm.Reference, name: 'inspect' | 'run'): Promise<ivm.Reference> {
-  return namespace.get(name, { reference: true });
+function exported(namespace: ivm.Reference, name: 'inspect' | 'run'): ivm.Reference {
+  return namespace.getSync(name, { reference: true });
 }
 
 function remaining(deadline: number): number {
