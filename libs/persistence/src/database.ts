@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -75,7 +76,13 @@ export class Database {
    */
   async rows<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     const pool = (this.dataSource.driver as unknown as { master: pg.Pool }).master;
-    const result = await pool.query(sql, params as unknown[]);
+    // A named statement is parsed and planned once per connection, then only executed: the
+    // hot statements are CTEs whose planning costs as much as running them.
+    const result = await pool.query({
+      name: statementName(sql),
+      text: sql,
+      values: params as unknown[],
+    });
     return result.rows as T[];
   }
 
@@ -83,6 +90,18 @@ export class Database {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     await this.release();
   }
+}
+
+const statementNames = new Map<string, string>();
+
+/** A stable name per SQL text (all statements here are constant text with parameters). */
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `mp_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
 }
 
 function dataSourceFor(
