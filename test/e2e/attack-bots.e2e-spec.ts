@@ -4,7 +4,7 @@ import type { Agent } from '../support/mcp-client.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
 import { readAll } from './game-helpers.js';
-import type { Message, SyncResult } from './game-helpers.js';
+import type { Created, Info, Joined, Message, SyncResult } from './game-helpers.js';
 
 /**
  * Hostile bots through create_channel (DESIGN §6): every breach ends its hook, commits only a visible
@@ -185,22 +185,6 @@ const HOSTILE: HostileCase[] = [
     error: /not an error object|weird throw/,
   },
 ];
-
-interface Created {
-  channel_id: string;
-  invites: string[];
-  bot_errors?: string[];
-}
-interface Joined {
-  channel_id: string;
-  slot_id: string;
-  rejoin_token: string;
-  bots: { bot_id: string }[];
-}
-interface Info {
-  view: { slots: { slot_id: string; filled_by: string | null }[] };
-  bots: { bot_id: string; state_version: number }[];
-}
 
 /** A message without its (possibly huge) body, for readable failures. */
 const brief = (m: Message) => ({

@@ -5,7 +5,7 @@ import type { Agent } from '../support/mcp-client.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
 import { readAll } from './game-helpers.js';
-import type { Message, SyncResult } from './game-helpers.js';
+import type { Created, Info, Joined, Message, SyncResult } from './game-helpers.js';
 
 /**
  * Bad input over MCP (DESIGN §11, spec/compat.md "Error codes"): every tool answers a stable code and
@@ -42,26 +42,9 @@ const LEAKS = [
   /INTERNAL_ERROR|ZodError|\[object Object\]/,
 ];
 
-interface Created {
-  channel_id: string;
-  invites: string[];
-  bot_errors?: string[];
-}
-interface Joined {
-  channel_id: string;
-  slot_id: string;
-  rejoin_token: string;
-}
 interface Listing {
   channels: { channel_id: string; name: string; message_count: number; bots: string[] }[];
   total_channels: number;
-}
-interface Info {
-  view: {
-    name: string;
-    slots: { slot_id: string; label: string; filled_by: string | null; admin: boolean }[];
-  };
-  bots: { bot_id: string; state_version: number }[];
 }
 
 /** The fixtures every case may refer to. */

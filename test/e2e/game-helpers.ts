@@ -10,6 +10,30 @@ export interface Message {
   to_slot: string | null;
 }
 
+/** create_channel's result, as tests read it. */
+export interface Created {
+  channel_id: string;
+  invites: string[];
+  bot_errors?: string[];
+}
+
+/** join_channel's result, as tests read it. */
+export interface Joined {
+  channel_id: string;
+  slot_id: string;
+  rejoin_token: string;
+  bots: { bot_id: string }[];
+}
+
+/** get_channel_info's result, as tests read it. */
+export interface Info {
+  view: {
+    name: string;
+    slots: { slot_id: string; label: string; filled_by: string | null; admin: boolean }[];
+  };
+  bots: { bot_id: string; state_version: number }[];
+}
+
 export interface SyncResult {
   messages: Message[];
   cursor: number;
