@@ -26,6 +26,9 @@ const shared = {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testEnvironment: 'node',
+  // Servers start inside hooks (PGlite's WASM start alone takes seconds on a loaded 2-core
+  // machine); timing is the benchmarks' business, not the tests'.
+  testTimeout: 30_000,
 };
 
 export default {

@@ -21,7 +21,8 @@ mkdirSync('.tmp', { recursive: true });
 rmSync(report, { force: true });
 const result = spawnSync(
   process.execPath,
-  [...flags, jest, '--json', `--outputFile=${report}`, ...process.argv.slice(2)],
+  // --forceExit: a test that fails mid-setup can leave a server open; CI must end anyway.
+  [...flags, jest, '--json', `--outputFile=${report}`, '--forceExit', ...process.argv.slice(2)],
   { stdio: 'inherit', env },
 );
 try {

@@ -193,8 +193,9 @@ export class ChannelService {
       this.bus.publishWake(tenantId, channelId);
       await this.bots.settle(tenantId, channelId, joined.eventSeq);
     }
-    const channel = await this.requireChannel(tenantId, channelId);
-    const bots = await this.store.listBots(tenantId, channelId);
+    const found = await this.store.findChannelWithBots(tenantId, channelId);
+    if (!found) throw new ChannelNotFoundError();
+    const { channel, bots } = found;
     return {
       channel_id: channelId,
       slot_id: slotId,
@@ -305,11 +306,13 @@ export class ChannelService {
     caller: Caller,
     input: ChannelInfoInput,
   ): Promise<{ view: ChannelView; bots: BotInfoView[] }> {
-    const tenantId = caller.principal.tenantId;
-    const channel = await this.requireChannel(tenantId, input.channel_id);
-    if (input.member_token) await this.actingSlot(caller, channel.id, input.member_token);
-    const bots = await this.store.listBots(tenantId, channel.id);
-    return { view: toChannelView(channel), bots: bots.map(toBotInfoView) };
+    const found = await this.store.findChannelWithBots(
+      caller.principal.tenantId,
+      input.channel_id as ChannelId,
+    );
+    if (!found) throw new ChannelNotFoundError();
+    if (input.member_token) await this.actingSlot(caller, found.channel.id, input.member_token);
+    return { view: toChannelView(found.channel), bots: found.bots.map(toBotInfoView) };
   }
 
   async getBotCode(caller: Caller, input: BotCodeInput): Promise<BotCodeView> {

@@ -43,9 +43,11 @@ export class Database {
     const socketDir = mkdtempSync(join(tmpdir(), 'mp-pglite-'));
     const server = new PGLiteSocketServer({ db: pglite, path: join(socketDir, '.s.PGSQL.5432') });
     await server.start();
+    // One connection, kept open: PGlite serves a single session.
     const dataSource = dataSourceFor(
       { host: socketDir, port: 5432, username: 'postgres', database: 'postgres' },
       1,
+      0,
     );
     return Database.initialise(dataSource, 'pglite', async () => {
       await server.stop();
@@ -76,13 +78,15 @@ export class Database {
    */
   async rows<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     const pool = (this.dataSource.driver as unknown as { master: pg.Pool }).master;
-    // A named statement is parsed and planned once per connection, then only executed: the
-    // hot statements are CTEs whose planning costs as much as running them.
-    const result = await pool.query({
-      name: statementName(sql),
-      text: sql,
-      values: params as unknown[],
-    });
+    // On PostgreSQL a named statement is parsed and planned once per connection, then only
+    // executed: the hot statements are CTEs whose planning costs as much as running them. Not on
+    // PGlite, where every socket connection shares one backend session, so a reconnect would find
+    // the name already taken.
+    const query =
+      this.engine === 'postgres'
+        ? { name: statementName(sql), text: sql, values: params as unknown[] }
+        : { text: sql, values: params as unknown[] };
+    const result = await pool.query(query);
     return result.rows as T[];
   }
 
@@ -107,6 +111,7 @@ function statementName(sql: string): string {
 function dataSourceFor(
   connection: { url: string } | { host: string; port: number; username: string; database: string },
   poolSize: number,
+  idleTimeoutMillis = 10_000,
 ): DataSource {
   return new DataSource({
     type: 'postgres',
@@ -115,6 +120,6 @@ function dataSourceFor(
     migrations: MIGRATIONS,
     synchronize: false,
     logging: false,
-    extra: { max: poolSize },
+    extra: { max: poolSize, idleTimeoutMillis },
   });
 }

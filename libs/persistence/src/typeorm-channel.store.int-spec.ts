@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BotId, ChannelId, PrincipalId, SlotId, TenantId } from '#core';
 import type { BotDefinition, ChannelDraft } from '#channels';
+import type pg from 'pg';
 import { createTestDatabase } from '#test-support';
 import type { Engine, TestDatabase } from '#test-support';
 import { Database } from './database.js';
@@ -94,6 +95,11 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
       await store.pendingEvents(tenant, channel.id, 'bot_Echo_0' as BotId, 0, 10),
     ).toMatchObject([{ seq: 1, type: 'init', botId: 'bot_Echo_0' }]);
     expect(await store.findChannel('ten_other' as TenantId, channel.id)).toBeNull();
+    const withBots = await store.findChannelWithBots(tenant, channel.id);
+    expect(withBots?.channel).toEqual(channel);
+    expect(withBots?.bots).toEqual(await store.listBots(tenant, channel.id));
+    expect(withBots?.bots[0]?.createdAt).toBeInstanceOf(Date);
+    expect(await store.findChannelWithBots('ten_other' as TenantId, channel.id)).toBeNull();
   });
 
   it('redeems an invite once and finds the seat by its token', async () => {
@@ -224,6 +230,18 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
     const listed = await store.listChannelsOf(tenant, carol, 10);
     expect(listed.map((l) => l.channel.id)).toEqual([id]);
     expect(await store.listChannelsOf('ten_other' as TenantId, carol, 10)).toEqual([]);
+  });
+
+  it('keeps answering after the pool replaces its connection', async () => {
+    const id = 'chn_reconnect1' as ChannelId;
+    await store.createChannel(tenant, draft(id, false));
+    expect(await store.findChannel(tenant, id)).not.toBeNull();
+    const pool = (database.dataSource.driver as unknown as { master: pg.Pool }).master;
+    // As the pool's idle timeout does it: the connection ends cleanly, a new one takes its place.
+    const client = await pool.connect();
+    await client.end();
+    client.release(true);
+    expect(await store.findChannel(tenant, id)).not.toBeNull();
   });
 
   it('stores sessions by hash and resolves them to their principal', async () => {

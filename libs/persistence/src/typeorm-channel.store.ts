@@ -164,6 +164,29 @@ export class TypeOrmChannelStore extends ChannelStore {
     return readChannel(this.sql, tenantId, channelId);
   }
 
+  async findChannelWithBots(
+    tenantId: TenantId,
+    channelId: ChannelId,
+  ): Promise<{ channel: Channel; bots: BotSummary[] } | null> {
+    const [row] = await this.sql<
+      ChannelRow & { slots: SlotRow[]; bots: (BotSummaryRow & { created_at: string })[] }
+    >(
+      `${CHANNEL_WITH_SLOTS},
+              (SELECT coalesce(json_agg(json_build_object(${BOT_SUMMARY_COLUMNS.split(', ')
+                .map((column) => `'${column}', b.${column}`)
+                .join(', ')}) ORDER BY b.slot_id), '[]')
+               FROM bots b WHERE b.tenant_id = c.tenant_id AND b.channel_id = c.id AND b.removed_at IS NULL) AS bots
+       FROM channels c WHERE c.tenant_id = $1 AND c.id = $2`,
+      [tenantId, channelId],
+    );
+    if (!row) return null;
+    // JSON carries timestamps as text.
+    const bots = row.bots.map((bot) =>
+      toBotSummary({ ...bot, created_at: new Date(bot.created_at) }),
+    );
+    return { channel: toChannel(row, row.slots), bots };
+  }
+
   async listBots(tenantId: TenantId, channelId: ChannelId): Promise<BotSummary[]> {
     const rows = await this.sql<BotSummaryRow>(
       `SELECT ${BOT_SUMMARY_COLUMNS} FROM bots
@@ -504,18 +527,21 @@ function inTransaction(em: EntityManager): Sql {
   return <T>(text: string, params: readonly unknown[] = []) => em.query<T[]>(text, [...params]);
 }
 
+/** The channel row with its slots as JSON, in one statement. */
+const CHANNEL_WITH_SLOTS = `
+  SELECT c.tenant_id, c.id, c.name, c.created_by, c.created_at, c.last_msg_id,
+         (SELECT coalesce(json_agg(json_build_object(
+             'channel_id', s.channel_id, 'slot_id', s.slot_id, 'kind', s.kind, 'label', s.label,
+             'admin', s.admin, 'principal_id', s.principal_id, 'bot_id', s.bot_id) ORDER BY s.position), '[]')
+          FROM slots s WHERE s.tenant_id = c.tenant_id AND s.channel_id = c.id) AS slots`;
+
 async function readChannel(
   sql: Sql,
   tenantId: TenantId,
   channelId: ChannelId,
 ): Promise<Channel | null> {
   const [row] = await sql<ChannelRow & { slots: SlotRow[] }>(
-    `SELECT c.tenant_id, c.id, c.name, c.created_by, c.created_at, c.last_msg_id,
-            (SELECT coalesce(json_agg(json_build_object(
-                'channel_id', s.channel_id, 'slot_id', s.slot_id, 'kind', s.kind, 'label', s.label,
-                'admin', s.admin, 'principal_id', s.principal_id, 'bot_id', s.bot_id) ORDER BY s.position), '[]')
-             FROM slots s WHERE s.tenant_id = c.tenant_id AND s.channel_id = c.id) AS slots
-     FROM channels c WHERE c.tenant_id = $1 AND c.id = $2`,
+    `${CHANNEL_WITH_SLOTS} FROM channels c WHERE c.tenant_id = $1 AND c.id = $2`,
     [tenantId, channelId],
   );
   return row ? toChannel(row, row.slots) : null;

@@ -76,6 +76,12 @@ export abstract class ChannelStore {
 
   abstract findChannel(tenantId: TenantId, channelId: ChannelId): Promise<Channel | null>;
 
+  /** The channel and its bots (as listBots gives them), in one read. */
+  abstract findChannelWithBots(
+    tenantId: TenantId,
+    channelId: ChannelId,
+  ): Promise<{ channel: Channel; bots: BotSummary[] } | null>;
+
   /** Bots attached and not removed, in slot order, without their code and state. */
   abstract listBots(tenantId: TenantId, channelId: ChannelId): Promise<BotSummary[]>;
 
