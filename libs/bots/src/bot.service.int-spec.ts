@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { BotId, ChannelId, PrincipalId, SlotId, TenantId } from '#core';
+import type { MessageDraft } from '#channels';
+import { InProcessEventBus } from '#events';
+import { Database, TypeOrmChannelStore } from '#persistence';
+import { createTestDatabase } from '#test-support';
+import type { TestDatabase } from '#test-support';
+import { BotService } from './bot.service.js';
+import { InlineBotLauncher } from './inline-bot.launcher.js';
+
+const tenant = 'ten_default' as TenantId;
+const botId = 'bot_Echo_0' as BotId;
+const ECHO = `export default class Echo {
+  constructor(ctx) { this.ctx = ctx; }
+  onMessage(msg) { this.ctx.post('bot', { echo: msg.body.text }); }
+}`;
+
+/** BotService against a real PostgreSQL: ordering, idempotent commits, another runner racing it. */
+describe('BotService', () => {
+  let testDb: TestDatabase;
+  let database: Database;
+  let store: TypeOrmChannelStore;
+  let launcher: InlineBotLauncher;
+  const logger = { error: () => undefined };
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase('postgres');
+    database = await Database.open({ url: testDb.url, dataDir: testDb.dataDir });
+    store = new TypeOrmChannelStore(database);
+    launcher = new InlineBotLauncher({ memoryMb: 32, timeoutMs: 2000, maxOutputBytes: 65536 });
+  });
+
+  afterAll(async () => {
+    await launcher?.close();
+    await database?.close();
+    await testDb?.drop();
+  });
+
+  function service(): BotService {
+    return new BotService(
+      store,
+      launcher,
+      new InProcessEventBus(),
+      { settleTimeoutMs: 5000 },
+      logger,
+    );
+  }
+
+  async function echoChannel(id: string): Promise<ChannelId> {
+    const prepared = await service().prepare({ code: ECHO });
+    if (!prepared.ok) throw new Error(prepared.error);
+    const channelId = id as ChannelId;
+    await store.createChannel(tenant, {
+      id: channelId,
+      name: id,
+      createdBy: 'prn_x' as PrincipalId,
+      slots: [
+        {
+          slotId: 's0' as SlotId,
+          kind: 'bot',
+          label: 'echo',
+          admin: true,
+          inviteHash: null,
+          botId,
+        },
+      ],
+      bots: [{ ...prepared.definition, botId, slotId: 's0' as SlotId }],
+      messages: [],
+      events: [{ type: 'init', botId, payload: {} }],
+    });
+    return channelId;
+  }
+
+  async function post(channelId: ChannelId, text: string): Promise<number> {
+    const { eventSeq } = await store.appendMessage(tenant, channelId, {
+      sender: 'member:s1',
+      kind: 'user',
+      body: { text },
+      toSlot: null,
+    });
+    if (eventSeq === null) throw new Error('the channel has no bot');
+    return eventSeq;
+  }
+
+  async function echoes(channelId: ChannelId): Promise<unknown[]> {
+    const messages = await store.listVisible(tenant, channelId, 's1' as SlotId, 0, 100);
+    return messages.filter((m) => m.sender === `bot:${botId}`).map((m) => m.body['echo']);
+  }
+
+  it('answers every event once, in order, even when many are settled at once', async () => {
+    const channelId = await echoChannel('chn_order00001');
+    const bots = service();
+    const seqs = [];
+    for (let i = 0; i < 10; i++) seqs.push(await post(channelId, `m${i}`));
+    await Promise.all(seqs.map((seq) => bots.settle(tenant, channelId, seq)));
+    expect(await echoes(channelId)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
+  });
+
+  it('notices that another runner committed an event first, and goes on from there', async () => {
+    const channelId = await echoChannel('chn_racing0001');
+    const mine = service();
+    await mine.settle(tenant, channelId, await post(channelId, 'first'));
+    // Another runner (a second replica) handles the next event while this one's cache is stale.
+    const next = await post(channelId, 'second');
+    const theirs: MessageDraft = {
+      sender: `bot:${botId}`,
+      kind: 'bot',
+      body: { echo: 'second (other runner)' },
+      toSlot: null,
+    };
+    expect(
+      await store.commitBotEffects(tenant, channelId, botId, next, {
+        messages: [theirs],
+        state: undefined,
+      }),
+    ).toBe(true);
+    await mine.settle(tenant, channelId, await post(channelId, 'third'));
+    expect(await echoes(channelId)).toEqual(['first', 'second (other runner)', 'third']);
+    expect((await store.findBot(tenant, channelId, botId))?.lastEventSeq).toBe(next + 1);
+  });
+});
