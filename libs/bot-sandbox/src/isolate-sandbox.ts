@@ -68,8 +68,9 @@ export class IsolateSandbox {
 
   /** Runs one hook and returns its effects, or the reason it failed (never throws for bot faults). */
   async run(request: HookRequest): Promise<HookOutcome> {
-    const { isolationKey, ...forBot } = request;
-    const outcome = await this.withContext(isolationKey, request.code, async (loaded, deadline) => {
+    // The driver needs neither the key nor the code (it runs the module it was given).
+    const { isolationKey, code, ...forBot } = request;
+    const outcome = await this.withContext(isolationKey, code, async (loaded, deadline) => {
       const json = (await loaded.run.apply(
         undefined,
         [JSON.stringify(forBot), this.limits.maxOutputBytes],
