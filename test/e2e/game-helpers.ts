@@ -1,14 +1,8 @@
+import type { MessageView } from '#channels';
 import type { Agent } from '../support/mcp-client.js';
 
-export interface Message {
-  id: number;
-  channel_id: string;
-  sender: string;
-  kind: string;
-  body: Record<string, unknown>;
-  ts: string;
-  to_slot: string | null;
-}
+/** A message as sync_messages returns it (the wire shape of spec/compat.md). */
+export type Message = MessageView;
 
 /** create_channel's result, as tests read it. */
 export interface Created {
