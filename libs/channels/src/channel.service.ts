@@ -190,7 +190,6 @@ export class ChannelService {
       if (!joined) throw new InviteInvalidError();
       ({ channelId } = joined.seat);
       slotId = joined.seat.slot.slotId;
-      this.bus.publishWake(tenantId, channelId);
       await this.bots.settle(tenantId, channelId, joined.eventSeq);
     }
     const found = await this.store.findChannelWithBots(tenantId, channelId);
