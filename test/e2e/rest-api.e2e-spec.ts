@@ -1,25 +1,35 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { authorizeOpen } from '../support/oauth.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
 
 describe('REST API under /api/v1', () => {
   let app: TestApp;
+  let accessToken: string;
 
   beforeAll(async () => {
     app = await startTestApp();
+    ({ accessToken } = await authorizeOpen(app.url));
   });
 
   afterAll(async () => {
     await app?.close();
   });
 
-  async function api(method: string, path: string, body?: unknown, token?: string) {
+  async function api(
+    method: string,
+    path: string,
+    body?: unknown,
+    token?: string,
+    bearer: string | null = accessToken,
+  ) {
     const res = await fetch(`${app.url}/api/v1${path}`, {
       method,
       headers: {
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
         ...(token ? { 'X-Member-Token': token } : {}),
+        ...(bearer ? { Authorization: `Bearer ${bearer}` } : {}),
       },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
@@ -110,6 +120,30 @@ describe('REST API under /api/v1', () => {
       expect(res.type).toMatch(/application\/problem\+json/);
       expect(JSON.stringify(res.body)).not.toMatch(/at .*\.(ts|js):\d+|SELECT|INSERT|node_modules/);
     }
+  });
+
+  it('asks for a token, and for the scope a write needs', async () => {
+    const res = await fetch(`${app.url}/api/v1/channels`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${app.url}/.well-known/oauth-protected-resource", scope="channels:read"`,
+    );
+    const forged = await api('GET', '/channels', undefined, undefined, `${accessToken}x`);
+    expect(forged.status).toBe(401);
+    expect(forged.body.code).toBe('UNAUTHORIZED');
+
+    const reader = (await authorizeOpen(app.url, { scope: 'channels:read' })).accessToken;
+    expect((await api('GET', '/channels', undefined, undefined, reader)).status).toBe(200);
+    const write = await fetch(`${app.url}/api/v1/channels`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${reader}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'x', slots: ['invite:a'] }),
+    });
+    expect(write.status).toBe(403);
+    expect(write.headers.get('www-authenticate')).toMatch(
+      /^Bearer error="insufficient_scope", resource_metadata="[^"]+", scope="channels:write"$/,
+    );
+    expect((await api('GET', '/health', undefined, undefined, null)).status).toBe(200);
   });
 
   it('publishes an OpenAPI 3.1 document of its endpoints', async () => {

@@ -1,13 +1,24 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { authorizeOpen } from './oauth.js';
 
-/** A real MCP SDK client connected to the server: one agent's session. */
-export async function connectAgent(baseUrl: string, name = 'test-agent'): Promise<Agent> {
+/**
+ * A real MCP SDK client connected to the server: one agent's session. Without an access token it
+ * first authorizes as a new principal (the server runs in the `open` mode in tests).
+ */
+export async function connectAgent(
+  baseUrl: string,
+  name = 'test-agent',
+  accessToken?: string,
+): Promise<Agent> {
+  const token = accessToken ?? (await authorizeOpen(baseUrl)).accessToken;
   const client = new Client({ name, version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`));
+  const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), {
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  });
   await client.connect(transport);
-  return new Agent(client, transport);
+  return new Agent(client, transport, token);
 }
 
 /** A tool call that answered `isError`; `code` is the compat code the text starts with. */
@@ -28,6 +39,8 @@ export class Agent {
   constructor(
     readonly client: Client,
     readonly transport: StreamableHTTPClientTransport,
+    /** The bearer token the agent sends; raw HTTP checks reuse it. */
+    readonly accessToken: string,
   ) {}
 
   get sessionId(): string | undefined {

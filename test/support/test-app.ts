@@ -23,6 +23,7 @@ export async function startTestApp(
   const config = loadConfig({
     PORT: String(port),
     HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
     DATA_DIR: database.dataDir,
     DATABASE_URL: database.url,
     LOG_LEVEL: 'error',

@@ -1,7 +1,7 @@
 import { Logger, Module } from '@nestjs/common';
 import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { CachingSessionStore, PrincipalStore, SessionStore } from '#auth';
+import { AccessTokens, CachingSessionStore, OAuthStore, PrincipalStore, SessionStore } from '#auth';
 import { BotLauncher, BotService, InlineBotLauncher } from '#bots';
 import { BotHost, ChannelService, ChannelStore, MessageRateLimiter } from '#channels';
 import { EventBus, InProcessEventBus } from '#events';
@@ -12,9 +12,14 @@ import {
   TypeOrmSessionStore,
 } from '#persistence';
 import { AppConfig } from './config/app.config.js';
+import { HealthController } from './health/health.controller.js';
 import { McpController } from './mcp/mcp.controller.js';
 import { McpHttpHandler } from './mcp/mcp-http.handler.js';
 import { OriginPolicy } from './mcp/origin-policy.js';
+import { AuthorizeController } from './oauth/authorize.controller.js';
+import { OAuthMetadataController } from './oauth/oauth-metadata.controller.js';
+import { OAuthController } from './oauth/oauth.controller.js';
+import { oauthProviders } from './oauth/oauth.providers.js';
 import { ChannelsController } from './rest/channels.controller.js';
 import { OpenApiController } from './rest/openapi.controller.js';
 import { ProblemFilter } from './rest/problem.filter.js';
@@ -27,16 +32,29 @@ import { ProblemFilter } from './rest/problem.filter.js';
 export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('App');
 
+  private housekeeping: NodeJS.Timeout | undefined;
+
   constructor(
+    private readonly config: AppConfig,
     private readonly database: Database,
     private readonly launcher: BotLauncher,
     private readonly bots: BotService,
+    private readonly tokens: AccessTokens,
+    private readonly oauth: OAuthStore,
   ) {}
 
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [McpController, ChannelsController, OpenApiController],
+      controllers: [
+        McpController,
+        ChannelsController,
+        OpenApiController,
+        HealthController,
+        OAuthMetadataController,
+        OAuthController,
+        AuthorizeController,
+      ],
       providers: [
         { provide: AppConfig, useValue: config },
         { provide: APP_FILTER, useClass: ProblemFilter },
@@ -100,32 +118,53 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
         },
         {
           provide: McpHttpHandler,
-          useFactory: (
-            channels: ChannelService,
-            sessions: SessionStore,
-            principals: PrincipalStore,
-          ) =>
+          useFactory: (channels: ChannelService, sessions: SessionStore) =>
             new McpHttpHandler(
               channels,
               sessions,
-              principals,
               new OriginPolicy(config.publicUrl, config.allowedOrigins),
             ),
-          inject: [ChannelService, SessionStore, PrincipalStore],
+          inject: [ChannelService, SessionStore],
         },
+        ...oauthProviders(config),
       ],
     };
   }
 
-  /** Bots with uncommitted events (the server stopped mid-hook) resume in the background. */
-  onApplicationBootstrap(): void {
+  /**
+   * A signing key exists before the first request; bots with uncommitted events (the server
+   * stopped mid-hook) resume in the background; keys rotate and unused clients expire hourly.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.authMode === 'open') {
+      this.logger.warn(
+        'AUTH_MODE=open: every authorization is approved for a new anonymous principal (demo mode).',
+      );
+    }
+    await this.tokens.rotate();
     this.bots
       .recover()
       .catch((error: unknown) => this.logger.error(`bot recovery failed: ${String(error)}`));
+    this.housekeeping = setInterval(() => void this.tidy(), HOUSEKEEPING_MS);
+    this.housekeeping.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.housekeeping);
     await this.launcher.close();
     await this.database.close();
   }
+
+  private async tidy(): Promise<void> {
+    try {
+      await this.tokens.rotate();
+      const before = new Date(Date.now() - this.config.clientUnusedExpirySeconds * 1000);
+      const expired = await this.oauth.deleteUnusedClients(before);
+      if (expired > 0) this.logger.log(`expired ${expired} unused OAuth clients`);
+    } catch (error) {
+      this.logger.error(`housekeeping failed: ${String(error)}`);
+    }
+  }
 }
+
+const HOUSEKEEPING_MS = 60 * 60 * 1000;

@@ -10,6 +10,7 @@ const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 
 /** REST bodies: bot code is at most 256 KiB, so 1 MiB leaves room for JSON escaping. */
 const REST_BODY_LIMIT = '1mb';
+const OAUTH_BODY_LIMIT = '16kb';
 
 /**
  * Builds the HTTP application for a configuration. MCP reads its own bodies (its errors must be
@@ -22,6 +23,9 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   });
   app.disable('x-powered-by');
   app.use('/api', express.json({ limit: REST_BODY_LIMIT }));
+  // OAuth: forms (RFC 6749 §3.2) and JSON registration requests (RFC 7591 §3.1).
+  app.use(['/oauth', '/token'], express.urlencoded({ extended: false, limit: OAUTH_BODY_LIMIT }));
+  app.use(['/oauth', '/token', '/register'], express.json({ limit: OAUTH_BODY_LIMIT }));
   app.enableShutdownHooks();
   return app;
 }

@@ -29,7 +29,6 @@ const principal: Principal = {
   tenantId: 't' as TenantId,
   id: 'p' as PrincipalId,
   kind: 'anonymous',
-  transient: false,
 };
 
 describe('CachingSessionStore', () => {

@@ -7,19 +7,17 @@ export interface Tenant {
 }
 
 /**
- * Who authorised the client, within a tenant. Until OAuth lands every MCP session and every
- * session-less request is an anonymous principal of the default tenant.
+ * What a principal is: an anonymous one created for one grant in the `open` mode, a person with
+ * an account (local or upstream OIDC), or a script acting through the client-credentials grant.
  */
+export type PrincipalKind = 'anonymous' | 'user' | 'service';
+
+/** Who authorised the client, within a tenant: the subject of the request's access token. */
 export interface Principal {
   readonly tenantId: TenantId;
   readonly id: PrincipalId;
-  readonly kind: 'anonymous';
-  /**
-   * True for the principal of a request that carries no session: it lives for that request only,
-   * so seats are never re-bound to it (it acts through `member_token`).
-   */
-  readonly transient: boolean;
+  readonly kind: PrincipalKind;
 }
 
-/** The tenant that anonymous principals belong to before tenants are provisioned. */
+/** The tenant anonymous principals and `open`-mode clients belong to. */
 export const DEFAULT_TENANT_ID = 'ten_default' as TenantId;

@@ -175,7 +175,7 @@ export class ChannelService {
     if (code.startsWith('rejoin_')) {
       const seat = await this.store.findSeatByToken(tenantId, sha256Hex(code));
       if (!seat) throw new RejoinTokenInvalidError();
-      await this.rebindIfPersistent(caller, seat);
+      await this.rebindToCaller(caller, seat);
       ({ channelId } = seat);
       slotId = seat.slot.slotId;
       token = code;
@@ -428,7 +428,7 @@ export class ChannelService {
     if (memberToken) {
       const seat = await this.store.findSeatByToken(principal.tenantId, sha256Hex(memberToken));
       if (!seat || seat.channelId !== channelId) throw new RejoinTokenInvalidError();
-      await this.rebindIfPersistent(caller, seat);
+      await this.rebindToCaller(caller, seat);
       return seat.slot;
     }
     const seats = await this.store.seatsOf(principal.tenantId, channelId, principal.id);
@@ -438,10 +438,10 @@ export class ChannelService {
     return seat;
   }
 
-  /** A token names its seat; a session-backed caller using it takes the seat over (DESIGN §4). */
-  private async rebindIfPersistent(caller: Caller, seat: Seat): Promise<void> {
+  /** A token names its seat; the caller using it takes the seat over (DESIGN §4). */
+  private async rebindToCaller(caller: Caller, seat: Seat): Promise<void> {
     const { principal } = caller;
-    if (principal.transient || seat.slot.principalId === principal.id) return;
+    if (seat.slot.principalId === principal.id) return;
     await this.store.rebindSeat(principal.tenantId, seat.channelId, seat.slot.slotId, principal.id);
   }
 

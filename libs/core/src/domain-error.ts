@@ -3,7 +3,14 @@
  * (HTTP status, MCP `isError` result); the domain never speaks HTTP.
  */
 export type ErrorKind =
-  'invalid' | 'not-found' | 'conflict' | 'forbidden' | 'rate-limited' | 'unavailable' | 'internal';
+  | 'invalid'
+  | 'unauthenticated'
+  | 'not-found'
+  | 'conflict'
+  | 'forbidden'
+  | 'rate-limited'
+  | 'unavailable'
+  | 'internal';
 
 /**
  * A failure the caller can act on. `code` is stable and matches the wire contract

@@ -2,3 +2,5 @@ export { Database } from './database.js';
 export type { DatabaseOptions } from './database.js';
 export { TypeOrmChannelStore } from './typeorm-channel.store.js';
 export { TypeOrmPrincipalStore, TypeOrmSessionStore } from './typeorm-session.store.js';
+export { TypeOrmOAuthStore } from './typeorm-oauth.store.js';
+export { TypeOrmAccountStore } from './typeorm-account.store.js';

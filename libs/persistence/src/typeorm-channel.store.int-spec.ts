@@ -247,7 +247,7 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
   it('stores sessions by hash and resolves them to their principal', async () => {
     const principals = new TypeOrmPrincipalStore(database);
     const sessions = new TypeOrmSessionStore(database);
-    const principal = await principals.createAnonymous(tenant);
+    const principal = await principals.create(tenant, 'anonymous');
     const sessionId = await sessions.open(principal);
     expect(await sessions.find(sessionId)).toEqual(principal);
     expect(await sessions.find('unknown')).toBeNull();

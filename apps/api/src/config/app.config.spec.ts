@@ -40,3 +40,27 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BOT_LAUNCHER: 'docker' })).toThrow(/BOT_LAUNCHER/);
   });
 });
+
+describe('AUTH_MODE', () => {
+  it('defaults to open on a loopback address only', () => {
+    expect(loadConfig({}).authMode).toBe('open');
+    expect(loadConfig({ HOST: '::1' }).authMode).toBe('open');
+    expect(loadConfig({ HOST: '0.0.0.0', AUTH_MODE: 'local' }).authMode).toBe('local');
+  });
+
+  it('refuses to start on another address until a mode is chosen, naming the setting', () => {
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(ConfigError);
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/AUTH_MODE: must be set/);
+    expect(() => loadConfig({ AUTH_MODE: 'none' })).toThrow(/AUTH_MODE: must be "open" or "local"/);
+  });
+
+  it('binds tokens to the canonical MCP URL and accepts the server’s other forms', () => {
+    const config = loadConfig({ PUBLIC_URL: 'https://mp.example.com/' });
+    expect(config.mcpResource).toBe('https://mp.example.com/mcp');
+    expect(config.resources).toEqual([
+      'https://mp.example.com/mcp',
+      'https://mp.example.com',
+      'https://mp.example.com/api/v1',
+    ]);
+  });
+});

@@ -25,7 +25,17 @@ const environment = z.object({
   MESSAGE_RATE_PER_MINUTE: int(1, 1_000_000, 120),
   MESSAGE_RATE_BURST: int(1, 1_000_000, 30),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  AUTH_MODE: z.enum(['open', 'local'], { error: 'must be "open" or "local"' }).optional(),
+  ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400, 3_600),
+  REFRESH_TOKEN_TTL_DAYS: int(1, 365, 30),
+  REFRESH_GRACE_SECONDS: int(0, 300, 30),
+  AUTH_CODE_TTL_SECONDS: int(10, 600, 60),
+  SIGNING_KEY_ROTATION_DAYS: int(1, 365, 30),
+  CLIENT_UNUSED_EXPIRY_DAYS: int(1, 3_650, 30),
 });
+
+/** Hosts on which the server is reachable from this machine only. */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** The API's configuration, parsed once at boot (STYLE principle 7). */
 export class AppConfig {
@@ -46,6 +56,17 @@ export class AppConfig {
   readonly messageRatePerMinute: number;
   readonly messageRateBurst: number;
   readonly logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /**
+   * How people sign in at the authorize step (DESIGN §8): `open` approves every grant for a fresh
+   * anonymous principal (demos, and the default on loopback only); `local` uses accounts.
+   */
+  readonly authMode: 'open' | 'local';
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly refreshGraceSeconds: number;
+  readonly authCodeTtlSeconds: number;
+  readonly signingKeyRotationSeconds: number;
+  readonly clientUnusedExpirySeconds: number;
 
   constructor(values: z.infer<typeof environment>) {
     this.port = values.PORT;
@@ -65,8 +86,33 @@ export class AppConfig {
     this.messageRatePerMinute = values.MESSAGE_RATE_PER_MINUTE;
     this.messageRateBurst = values.MESSAGE_RATE_BURST;
     this.logLevel = values.LOG_LEVEL;
+    const authMode = values.AUTH_MODE ?? (LOOPBACK_HOSTS.has(values.HOST) ? 'open' : undefined);
+    if (!authMode) {
+      throw new ConfigError(
+        `Invalid configuration:\n  AUTH_MODE: must be set when HOST (${values.HOST}) is not a loopback address; choose "local" (accounts), or "open" to let anyone in.`,
+      );
+    }
+    this.authMode = authMode;
+    this.accessTokenTtlSeconds = values.ACCESS_TOKEN_TTL_SECONDS;
+    this.refreshTokenTtlSeconds = values.REFRESH_TOKEN_TTL_DAYS * DAY_SECONDS;
+    this.refreshGraceSeconds = values.REFRESH_GRACE_SECONDS;
+    this.authCodeTtlSeconds = values.AUTH_CODE_TTL_SECONDS;
+    this.signingKeyRotationSeconds = values.SIGNING_KEY_ROTATION_DAYS * DAY_SECONDS;
+    this.clientUnusedExpirySeconds = values.CLIENT_UNUSED_EXPIRY_DAYS * DAY_SECONDS;
+  }
+
+  /** The canonical MCP URL: the resource tokens are bound to (RFC 8707), no trailing slash. */
+  get mcpResource(): string {
+    return `${this.publicUrl}/mcp`;
+  }
+
+  /** Every resource indicator accepted for this server; the canonical one first. */
+  get resources(): readonly string[] {
+    return [this.mcpResource, this.publicUrl, `${this.publicUrl}/api/v1`];
   }
 }
+
+const DAY_SECONDS = 86_400;
 
 /** A setting that cannot be used; the message names the variable and what it must be. */
 export class ConfigError extends Error {}

@@ -4,6 +4,7 @@ import type { ErrorKind } from '#core';
 /** HTTP status for each kind of domain error (the REST edge). */
 export const STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
   invalid: 400,
+  unauthenticated: 401,
   'not-found': 404,
   conflict: 409,
   forbidden: 403,

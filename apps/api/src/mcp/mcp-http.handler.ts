@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { DEFAULT_TENANT_ID, PrincipalStore, SessionStore, transientPrincipal } from '#auth';
-import type { Principal } from '#auth';
+import { SessionStore } from '#auth';
+import type { AccessGrant, Principal } from '#auth';
 import { ChannelService } from '#channels';
 import { createMcpServer } from './mcp-server.factory.js';
 import type { OriginPolicy } from './origin-policy.js';
@@ -12,8 +12,9 @@ export const MCP_BODY_LIMIT_BYTES = 1024 * 1024;
 
 /**
  * MCP Streamable HTTP, every request self-contained (DESIGN §4): a fresh server and transport per
- * request, sessions only as a stored principal hint. A missing `Mcp-Session-Id` is accepted; an
- * unknown one gets 404 so clients re-initialise; each request is answered on its own response.
+ * request, acting for the principal of the request's access token. Sessions are only a stored
+ * hint: a missing `Mcp-Session-Id` is accepted; an unknown one, or another principal's, gets 404
+ * so clients re-initialise; each request is answered on its own response.
  */
 export class McpHttpHandler {
   private readonly logger = new Logger('Mcp');
@@ -21,11 +22,10 @@ export class McpHttpHandler {
   constructor(
     private readonly channels: ChannelService,
     private readonly sessions: SessionStore,
-    private readonly principals: PrincipalStore,
     private readonly origins: OriginPolicy,
   ) {}
 
-  async post(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async post(req: IncomingMessage, res: ServerResponse, grant: AccessGrant): Promise<void> {
     if (!this.checkOrigin(req, res)) return;
     const body = await readJsonBody(req, MCP_BODY_LIMIT_BYTES);
     if (!body.ok) {
@@ -36,7 +36,7 @@ export class McpHttpHandler {
     const initializing = messages.some(isInitialize);
     let principal: Principal | null;
     try {
-      principal = await this.principalFor(req, res, initializing);
+      principal = await this.principalFor(grant.principal, req, res, initializing);
     } catch (error) {
       this.logger.error(
         'could not resolve the session',
@@ -81,12 +81,15 @@ export class McpHttpHandler {
     );
   }
 
-  async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async delete(req: IncomingMessage, res: ServerResponse, grant: AccessGrant): Promise<void> {
     if (!this.checkOrigin(req, res)) return;
     const sessionId = header(req, 'mcp-session-id');
     if (!sessionId) {
       sendJsonRpcError(res, 400, -32000, 'Mcp-Session-Id header is required to end a session.');
-    } else if (!(await this.sessions.close(sessionId))) {
+    } else if (
+      !samePrincipal(await this.sessions.find(sessionId), grant.principal) ||
+      !(await this.sessions.close(sessionId))
+    ) {
       sendJsonRpcError(res, 404, -32001, 'Session not found.');
     } else {
       res.writeHead(200).end();
@@ -100,21 +103,28 @@ export class McpHttpHandler {
     return false;
   }
 
-  /** The session's principal; a new session on initialize; a transient one with no session. */
+  /**
+   * The token's principal; on initialize a new session of it. A session id that is unknown or
+   * belongs to another principal yields null (404).
+   */
   private async principalFor(
+    principal: Principal,
     req: IncomingMessage,
     res: ServerResponse,
     initializing: boolean,
   ): Promise<Principal | null> {
     if (initializing) {
-      const principal = await this.principals.createAnonymous(DEFAULT_TENANT_ID);
       res.setHeader('Mcp-Session-Id', await this.sessions.open(principal));
       return principal;
     }
     const sessionId = header(req, 'mcp-session-id');
-    if (sessionId) return this.sessions.find(sessionId);
-    return transientPrincipal(DEFAULT_TENANT_ID);
+    if (sessionId && !samePrincipal(await this.sessions.find(sessionId), principal)) return null;
+    return principal;
   }
+}
+
+function samePrincipal(a: Principal | null, b: Principal): boolean {
+  return a !== null && a.tenantId === b.tenantId && a.id === b.id;
 }
 
 /**

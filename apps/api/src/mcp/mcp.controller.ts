@@ -1,7 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Controller, Delete, Get, Post, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { AccessGrant } from '#auth';
+import { BearerAuthGuard, RequireScopes } from '../auth/bearer-auth.guard.js';
 import { AppConfig } from '../config/app.config.js';
 import { McpHttpHandler } from './mcp-http.handler.js';
+
+/** The tools read and write, so MCP needs both scopes. */
+const MCP_SCOPES = ['channels:read', 'channels:write'];
+
+type AuthenticatedRequest = IncomingMessage & { user: AccessGrant };
 
 /** MCP at `/mcp`, and at `/` for clients of the original. HTTP only; the handler does the rest. */
 @Controller()
@@ -12,8 +19,10 @@ export class McpController {
   ) {}
 
   @Post(['mcp', '/'])
-  post(@Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
-    return this.handler.post(req, res);
+  @UseGuards(BearerAuthGuard)
+  @RequireScopes(MCP_SCOPES)
+  post(@Req() req: AuthenticatedRequest, @Res() res: ServerResponse): Promise<void> {
+    return this.handler.post(req, res, req.user);
   }
 
   @Get('mcp')
@@ -36,7 +45,9 @@ export class McpController {
   }
 
   @Delete(['mcp', '/'])
-  delete(@Req() req: IncomingMessage, @Res() res: ServerResponse): Promise<void> {
-    return this.handler.delete(req, res);
+  @UseGuards(BearerAuthGuard)
+  @RequireScopes(MCP_SCOPES)
+  delete(@Req() req: AuthenticatedRequest, @Res() res: ServerResponse): Promise<void> {
+    return this.handler.delete(req, res, req.user);
   }
 }

@@ -10,8 +10,9 @@ import {
   Query,
   Req,
   Res,
+  UseGuards,
 } from '@nestjs/common';
-import { DEFAULT_TENANT_ID, transientPrincipal } from '#auth';
+import type { AccessGrant } from '#auth';
 import { InvalidRequestError, describeInputError } from '#core';
 import {
   ChannelService,
@@ -26,72 +27,76 @@ import {
 } from '#channels';
 import type { Caller } from '#channels';
 import type { z } from 'zod';
+import { BearerAuthGuard, RequireScopes } from '../auth/bearer-auth.guard.js';
 
 /**
- * REST over the same services and schemas as the MCP tools. Until OAuth lands every request is a
- * transient anonymous principal; a member acts through its token, sent as `X-Member-Token` or as
- * `member_token` in the body or query.
+ * REST over the same services and schemas as the MCP tools, for the principal of the request's
+ * access token. A member with several seats names one with its token, sent as `X-Member-Token` or
+ * as `member_token` in the body or query. Reads need `channels:read`, writes `channels:write`.
  */
 @Controller('api/v1')
+@UseGuards(BearerAuthGuard)
 export class ChannelsController {
   constructor(private readonly channels: ChannelService) {}
 
-  @Get('health')
-  health(): { result: string } {
-    return { result: `Multiplayer server healthy at ${new Date().toISOString()}` };
-  }
-
   @Post('channels')
+  @RequireScopes(['channels:write'])
   @HttpCode(201)
   create(@Req() req: IncomingMessage, @Body() body: unknown) {
-    return this.channels.createChannel(caller(), parse(createChannelInput, req, body));
+    return this.channels.createChannel(callerOf(req), parse(createChannelInput, req, body));
   }
 
   @Get('channels')
-  list() {
-    return this.channels.listChannels(caller());
+  @RequireScopes(['channels:read'])
+  list(@Req() req: IncomingMessage) {
+    return this.channels.listChannels(callerOf(req));
   }
 
   @Post('channels/join')
+  @RequireScopes(['channels:write'])
   @HttpCode(200)
   join(@Req() req: IncomingMessage, @Body() body: unknown) {
-    return this.channels.joinChannel(caller(), parse(joinChannelInput, req, body));
+    return this.channels.joinChannel(callerOf(req), parse(joinChannelInput, req, body));
   }
 
   @Get('channels/:channelId')
+  @RequireScopes(['channels:read'])
   info(
     @Req() req: IncomingMessage,
     @Param('channelId') channelId: string,
     @Query() query: unknown,
   ) {
     return this.channels.getChannelInfo(
-      caller(),
+      callerOf(req),
       parse(channelInfoInput, req, query, { channel_id: channelId }),
     );
   }
 
   @Patch('channels/:channelId')
+  @RequireScopes(['channels:write'])
   update(
     @Req() req: IncomingMessage,
     @Param('channelId') channelId: string,
     @Body() body: unknown,
   ) {
     return this.channels.updateChannel(
-      caller(),
+      callerOf(req),
       parse(updateChannelInput, req, body, { channel_id: channelId }),
     );
   }
 
   @Post('channels/:channelId/messages')
+  @RequireScopes(['channels:write'])
   @HttpCode(201)
   post(@Req() req: IncomingMessage, @Param('channelId') channelId: string, @Body() body: unknown) {
     return this.channels.postMessage(
-      caller(),
+      callerOf(req),
       parse(postMessageInput, req, body, { channel_id: channelId }),
     );
   }
 
   @Get('channels/:channelId/messages')
+  @RequireScopes(['channels:read'])
   sync(
     @Req() req: IncomingMessage,
     @Res({ passthrough: true }) res: ServerResponse,
@@ -100,10 +105,11 @@ export class ChannelsController {
   ) {
     const numeric = { ...query, ...numbers(query, ['cursor', 'timeout_ms']) };
     const input = parse(syncMessagesInput, req, numeric, { channel_id: channelId });
-    return this.channels.syncMessages(caller(), input, closedSignal(res));
+    return this.channels.syncMessages(callerOf(req), input, closedSignal(res));
   }
 
   @Post('channels/:channelId/bots/:botId/dm')
+  @RequireScopes(['channels:write'])
   @HttpCode(200)
   dm(
     @Req() req: IncomingMessage,
@@ -112,12 +118,13 @@ export class ChannelsController {
     @Body() body: unknown,
   ) {
     return this.channels.dmBot(
-      caller(),
+      callerOf(req),
       parse(dmBotInput, req, body, { channel_id: channelId, bot_id: botId }),
     );
   }
 
   @Get('channels/:channelId/bots/:botId/code')
+  @RequireScopes(['channels:read'])
   code(
     @Req() req: IncomingMessage,
     @Param('channelId') channelId: string,
@@ -125,14 +132,15 @@ export class ChannelsController {
     @Query() query: unknown,
   ) {
     return this.channels.getBotCode(
-      caller(),
+      callerOf(req),
       parse(botCodeInput, req, query, { channel_id: channelId, bot_id: botId }),
     );
   }
 }
 
-function caller(): Caller {
-  return { principal: transientPrincipal(DEFAULT_TENANT_ID) };
+/** The caller the bearer guard authenticated. */
+function callerOf(req: IncomingMessage): Caller {
+  return { principal: (req as IncomingMessage & { user: AccessGrant }).user.principal };
 }
 
 /** Merges path values over the body or query, adds the member token header, and validates. */

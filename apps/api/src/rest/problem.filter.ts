@@ -1,11 +1,12 @@
 import { ArgumentsHost, Catch, HttpException, Logger } from '@nestjs/common';
 import type { ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
+import { BearerChallengeError } from '../auth/bearer-challenge.error.js';
 import { STATUS_BY_KIND, toDomainError } from '../errors/error-mapping.js';
 
 /**
- * Maps every failure on the REST edge to RFC 9457 problem+json with the compat `code`, never a
- * stack trace or SQL. Framework errors (a malformed JSON body, an unknown route) keep their status.
+ * Maps every failure on the HTTP edge (REST, and MCP before it reaches the SDK) to RFC 9457
+ * problem+json with the compat `code`, never a stack trace or SQL. Framework errors (a malformed JSON body, an unknown route) keep their status.
  */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -14,6 +15,11 @@ export class ProblemFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     if (res.headersSent) return;
+    if (exception instanceof BearerChallengeError) {
+      res.setHeader('WWW-Authenticate', exception.header);
+      const code = exception.status === 401 ? 'UNAUTHORIZED' : 'INSUFFICIENT_SCOPE';
+      return send(res, exception.status, code, exception.description);
+    }
     if (exception instanceof HttpException || isBodyParserError(exception)) {
       const status = exception instanceof HttpException ? exception.getStatus() : exception.status;
       const code =

@@ -1,0 +1,65 @@
+import type { IncomingMessage } from 'node:http';
+import { Injectable } from '@nestjs/common';
+import type { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import type { AccessGrant } from '#auth';
+import { AppConfig } from '../config/app.config.js';
+import { BearerChallengeError } from './bearer-challenge.error.js';
+import { bearerToken } from './bearer.strategy.js';
+
+/** The scopes a route needs (all of them). */
+export const RequireScopes = Reflector.createDecorator<string[]>();
+
+/**
+ * Lets a request through only with a valid access token that has the route's scopes. Without one,
+ * it answers with the challenge MCP clients start the authorization flow from (RFC 6750 §3, RFC
+ * 9728 §5.1): 401, or 403 `insufficient_scope`.
+ */
+@Injectable()
+export class BearerAuthGuard extends AuthGuard('bearer') {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- AuthGuard's signature
+  override handleRequest<TUser = AccessGrant>(
+    error: unknown,
+    user: unknown,
+    _info: unknown,
+    context: ExecutionContext,
+  ): TUser {
+    if (error instanceof Error) throw error;
+    const req = context.switchToHttp().getRequest<IncomingMessage>();
+    // Undefined at run time on a route that names no scopes, whatever the decorator's type says.
+    const named: unknown = this.reflector.getAllAndOverride(RequireScopes, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    const required = Array.isArray(named) ? (named as string[]) : [];
+    const metadata = this.resourceMetadataUrl(req);
+    if (!user) {
+      throw new BearerChallengeError(
+        401,
+        bearerToken(req) ? 'invalid_token' : null,
+        required,
+        metadata,
+      );
+    }
+    const grant = user as AccessGrant;
+    if (!required.every((scope) => grant.scopes.has(scope))) {
+      throw new BearerChallengeError(403, 'insufficient_scope', required, metadata);
+    }
+    return grant as TUser;
+  }
+
+  /** The metadata for the resource asked: path-inserted for `/mcp` (RFC 9728 §3.1). */
+  private resourceMetadataUrl(req: IncomingMessage): string {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const suffix = path === '/mcp' || path.startsWith('/mcp/') ? '/mcp' : '';
+    return `${this.config.publicUrl}/.well-known/oauth-protected-resource${suffix}`;
+  }
+}

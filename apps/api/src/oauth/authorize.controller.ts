@@ -1,0 +1,231 @@
+import { Body, Controller, Get, Logger, Post, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import {
+  AccountService,
+  AuthorizationService,
+  AuthorizeRequestError,
+  DEFAULT_TENANT_ID,
+  OAuthError,
+  OAuthStore,
+  PrincipalStore,
+} from '#auth';
+import type { AuthorizeRequest, Principal } from '#auth';
+import type { PrincipalId, TenantId } from '#core';
+import { AppConfig } from '../config/app.config.js';
+import { formParams } from './form-params.js';
+import { consentPage, errorPage, loginPage } from './pages.js';
+import type { ClientSummary } from './pages.js';
+import { FormSealer } from './sealed-form.js';
+
+/** How long a login or consent page stays usable. */
+const PAGE_TTL_SECONDS = 600;
+
+/** The authorization request parameters a page carries through to its form post. */
+const REQUEST_PARAMS = [
+  'response_type',
+  'client_id',
+  'redirect_uri',
+  'state',
+  'code_challenge',
+  'code_challenge_method',
+  'scope',
+  'resource',
+] as const;
+
+type Params = Readonly<Record<string, string | undefined>>;
+
+/** What a step answers: a redirect (to the client) or a page (to the person). */
+type Reply = { redirect: string } | { status: number; html: string };
+
+/**
+ * The authorization endpoint (RFC 6749 §3.1) and the pages behind it. In the `open` mode every
+ * valid request is approved for a fresh anonymous principal; in the `local` mode the person signs
+ * in, then consents once per client (remembered). Errors the client can handle go back to it on
+ * its redirect URI; others are shown to the person.
+ */
+@Controller('oauth')
+export class AuthorizeController {
+  private readonly logger = new Logger('OAuth');
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly authorization: AuthorizationService,
+    private readonly principals: PrincipalStore,
+    private readonly accounts: AccountService,
+    private readonly store: OAuthStore,
+    private readonly sealer: FormSealer,
+  ) {}
+
+  @Get('authorize')
+  authorizeByGet(@Query() query: unknown, @Res() res: Response): Promise<void> {
+    return this.answer(res, () => this.authorize(query));
+  }
+
+  @Post('authorize')
+  authorizeByPost(@Body() body: unknown, @Res() res: Response): Promise<void> {
+    return this.answer(res, () => this.authorize(body));
+  }
+
+  @Post('login')
+  login(@Body() body: unknown, @Res() res: Response): Promise<void> {
+    return this.answer(res, () => this.signIn(body));
+  }
+
+  @Post('consent')
+  consent(@Body() body: unknown, @Res() res: Response): Promise<void> {
+    return this.answer(res, () => this.decide(body));
+  }
+
+  private async authorize(source: unknown): Promise<Reply> {
+    const all = formParams(source);
+    const params = Object.fromEntries(REQUEST_PARAMS.map((name) => [name, all[name]]));
+    const request = await this.authorization.checkAuthorizeRequest(params);
+    if (this.config.authMode === 'open') {
+      const principal: Principal = await this.principals.create(DEFAULT_TENANT_ID, 'anonymous');
+      return { redirect: await this.authorization.approve(request, principal) };
+    }
+    const sealed = await this.sealer.seal('authorize', params, PAGE_TTL_SECONDS);
+    return { status: 200, html: loginPage({ client: summary(request), request: sealed }) };
+  }
+
+  private async signIn(body: unknown): Promise<Reply> {
+    const form = formParams(body);
+    const params = (await this.sealer.open('authorize', form['request'])) as Params | null;
+    if (!params) return expired();
+    const request = await this.authorization.checkAuthorizeRequest(params);
+    const username = form['username'] ?? '';
+    const principal = await this.accounts.signIn(username, form['password'] ?? '');
+    if (!principal) {
+      this.logger.warn(`failed sign-in for client ${request.client.id}`);
+      return {
+        status: 401,
+        html: loginPage({
+          client: summary(request),
+          request: form['request'] ?? '',
+          error: 'The username or password is not right. Try again.',
+          username,
+        }),
+      };
+    }
+    const consented = await this.store.findConsent(
+      principal.tenantId,
+      principal.id,
+      request.client.id,
+    );
+    if (consented !== null && covers(consented, request.scope)) {
+      return { redirect: await this.authorization.approve(request, principal) };
+    }
+    const grant = await this.sealer.seal(
+      'consent',
+      { params, tenantId: principal.tenantId, principalId: principal.id },
+      PAGE_TTL_SECONDS,
+    );
+    return {
+      status: 200,
+      html: consentPage({
+        client: summary(request),
+        grant,
+        username,
+        scopes: request.scope.split(' '),
+      }),
+    };
+  }
+
+  private async decide(body: unknown): Promise<Reply> {
+    const form = formParams(body);
+    const grant = (await this.sealer.open('consent', form['grant'])) as {
+      params: Params;
+      tenantId: TenantId;
+      principalId: PrincipalId;
+    } | null;
+    if (!grant) return expired();
+    const request = await this.authorization.checkAuthorizeRequest(grant.params);
+    const target = { uri: request.redirectUri, state: request.state };
+    if (form['decision'] !== 'allow') {
+      return {
+        redirect: this.authorization.errorRedirect(
+          target,
+          'access_denied',
+          'The user denied access.',
+        ),
+      };
+    }
+    const principal = await this.principals.find(grant.tenantId, grant.principalId);
+    if (!principal) return expired();
+    await this.store.saveConsent(
+      principal.tenantId,
+      principal.id,
+      request.client.id,
+      request.scope,
+    );
+    return { redirect: await this.authorization.approve(request, principal) };
+  }
+
+  /** Runs a step; an error goes to the client's redirect URI when known, else onto a page. */
+  private async answer(res: Response, step: () => Promise<Reply>): Promise<void> {
+    let reply: Reply;
+    try {
+      reply = await step();
+    } catch (error) {
+      reply = this.failure(error);
+    }
+    if ('redirect' in reply) res.redirect(302, reply.redirect);
+    else sendPage(res, reply.status, reply.html);
+  }
+
+  private failure(error: unknown): Reply {
+    if (error instanceof AuthorizeRequestError && error.redirect) {
+      return {
+        redirect: this.authorization.errorRedirect(error.redirect, error.code, error.message),
+      };
+    }
+    if (error instanceof OAuthError) {
+      return { status: 400, html: errorPage('This sign-in link does not work', error.message) };
+    }
+    this.logger.error('authorization failed', error instanceof Error ? error.stack : String(error));
+    return { status: 503, html: errorPage('Something went wrong', 'Try again in a moment.') };
+  }
+}
+
+function expired(): Reply {
+  return {
+    status: 400,
+    html: errorPage(
+      'This page has expired',
+      'Go back to the application and start signing in again.',
+    ),
+  };
+}
+
+function summary(request: AuthorizeRequest): ClientSummary {
+  let redirectHost: string;
+  try {
+    const url = new URL(request.redirectUri);
+    redirectHost = url.host || `${url.protocol}//`;
+  } catch {
+    redirectHost = request.redirectUri;
+  }
+  return { name: request.client.name, redirectHost };
+}
+
+/** Whether a remembered consent covers every scope now asked for. */
+function covers(consented: string, requested: string): boolean {
+  const granted = new Set(consented.split(' '));
+  return requested.split(' ').every((scope) => granted.has(scope));
+}
+
+/** Pages are never cached or framed (clickjacking), and send no referrer to the client. */
+function sendPage(res: Response, status: number, html: string): void {
+  res
+    .status(status)
+    .set({
+      'Content-Type': 'text/html; charset=utf-8',
+      'Cache-Control': 'no-store',
+      'X-Frame-Options': 'DENY',
+      'Content-Security-Policy':
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+      'Referrer-Policy': 'no-referrer',
+      'X-Content-Type-Options': 'nosniff',
+    })
+    .send(html);
+}

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import type { Provider } from '@nestjs/common';
+import {
+  AccessTokens,
+  AccountService,
+  AccountStore,
+  AuthorizationService,
+  DEFAULT_TENANT_ID,
+  OAuthStore,
+  PasswordHasher,
+  PrincipalStore,
+} from '#auth';
+import { Database, TypeOrmAccountStore, TypeOrmOAuthStore } from '#persistence';
+import type { AppConfig } from '../config/app.config.js';
+import { BearerStrategy } from '../auth/bearer.strategy.js';
+import { FormSealer } from './sealed-form.js';
+
+/** The authorization and resource server's parts, wired from the configuration. */
+export function oauthProviders(config: AppConfig): Provider[] {
+  return [
+    {
+      provide: OAuthStore,
+      useFactory: (db: Database) => new TypeOrmOAuthStore(db),
+      inject: [Database],
+    },
+    {
+      provide: AccountStore,
+      useFactory: (db: Database) => new TypeOrmAccountStore(db),
+      inject: [Database],
+    },
+    {
+      provide: AccessTokens,
+      useFactory: (store: OAuthStore) =>
+        new AccessTokens(store, {
+          issuer: config.publicUrl,
+          audiences: config.resources,
+          ttlSeconds: config.accessTokenTtlSeconds,
+          keyRotationSeconds: config.signingKeyRotationSeconds,
+        }),
+      inject: [OAuthStore],
+    },
+    {
+      provide: AuthorizationService,
+      useFactory: (store: OAuthStore, principals: PrincipalStore, tokens: AccessTokens) =>
+        new AuthorizationService(store, principals, tokens, {
+          issuer: config.publicUrl,
+          resources: config.resources,
+          codeTtlSeconds: config.authCodeTtlSeconds,
+          refreshTtlSeconds: config.refreshTokenTtlSeconds,
+          refreshGraceSeconds: config.refreshGraceSeconds,
+          dynamicClientCredentials: config.authMode === 'open',
+          defaultTenantId: DEFAULT_TENANT_ID,
+        }),
+      inject: [OAuthStore, PrincipalStore, AccessTokens],
+    },
+    {
+      provide: AccountService,
+      useFactory: (accounts: AccountStore) => new AccountService(accounts, new PasswordHasher()),
+      inject: [AccountStore],
+    },
+    {
+      provide: FormSealer,
+      useFactory: (store: OAuthStore) => {
+        let key: Promise<string> | null = null;
+        return new FormSealer(() => {
+          key ??= store.serverSecret('page-seal', () => randomBytes(32).toString('base64url'));
+          return key;
+        });
+      },
+      inject: [OAuthStore],
+    },
+    BearerStrategy,
+  ];
+}

@@ -1,0 +1,66 @@
+import type { PrincipalId, TenantId } from '#core';
+import type {
+  AuthorizationCodeRecord,
+  IssuedAccessClaims,
+  OAuthClient,
+  RefreshTokenRecord,
+  SigningKey,
+} from './oauth.types.js';
+
+/**
+ * Where the authorization server keeps its state. Codes and tokens are found by the SHA-256 of
+ * their value, before the tenant is known: the stored row names the tenant. Clients registered
+ * dynamically belong to no tenant.
+ */
+export abstract class OAuthStore {
+  abstract createClient(client: OAuthClient): Promise<void>;
+  abstract findClient(clientId: string): Promise<OAuthClient | null>;
+  /** Records that the client was just used, so it does not expire. */
+  abstract touchClient(clientId: string): Promise<void>;
+  /** Deletes dynamically registered clients unused since `before`; returns how many. */
+  abstract deleteUnusedClients(before: Date): Promise<number>;
+
+  abstract saveCode(code: AuthorizationCodeRecord): Promise<void>;
+  /**
+   * Marks a code used and returns it. `firstUse` is false when it had been used before: a replay,
+   * and `familyId` then names the refresh-token family the first use started (or null).
+   */
+  abstract useCode(
+    codeHash: string,
+  ): Promise<{ code: AuthorizationCodeRecord; firstUse: boolean; familyId: string | null } | null>;
+  /** Remembers which refresh-token family a code started, so a replay can revoke it. */
+  abstract linkCodeFamily(codeHash: string, familyId: string): Promise<void>;
+
+  abstract saveRefreshToken(token: RefreshTokenRecord): Promise<void>;
+  abstract findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
+  /**
+   * In one atomic step: marks the token rotated (remembering the access token it produced) and
+   * stores its successor, only if it was neither rotated nor revoked. False when it was.
+   */
+  abstract rotateRefreshToken(
+    tokenHash: string,
+    issued: IssuedAccessClaims,
+    successor: RefreshTokenRecord,
+  ): Promise<boolean>;
+  /** Revokes every token of a family (reuse detected, code replayed, or revocation asked). */
+  abstract revokeFamily(familyId: string): Promise<void>;
+
+  /** Keys not yet expired, newest first. */
+  abstract signingKeys(): Promise<SigningKey[]>;
+  abstract addSigningKey(key: SigningKey): Promise<void>;
+  /** A named server secret, created once with `create()` and shared by every replica. */
+  abstract serverSecret(name: string, create: () => string): Promise<string>;
+
+  /** The scope a principal has already consented to for a client, or null. */
+  abstract findConsent(
+    tenantId: TenantId,
+    principalId: PrincipalId,
+    clientId: string,
+  ): Promise<string | null>;
+  abstract saveConsent(
+    tenantId: TenantId,
+    principalId: PrincipalId,
+    clientId: string,
+    scope: string,
+  ): Promise<void>;
+}
