@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs the official MCP conformance suite (@modelcontextprotocol/conformance, server scenarios of
 # spec 2025-11-25) against a freshly started API on a free port with a throw-away DATA_DIR
-# (embedded PGlite, since DATABASE_URL is unset).
+# (embedded PGlite, since DATABASE_URL is unset). The suite's client sends no access token, so it
+# talks to test/conformance/bearer-proxy.mjs, which adds one obtained through the real OAuth
+# endpoints (client credentials).
 #
 # Exits non-zero when a scenario fails that is not listed in test/conformance/expected-failures.txt,
 # or when a listed scenario now passes (stale entry), or when the server does not come up.
@@ -75,7 +77,10 @@ fi
 port="$("$n24" node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
 data_dir="$(mktemp -d "${TMPDIR:-/tmp}/mcp-conformance-data.XXXXXX")"
 server_pid=""
+proxy_pid=""
 stop_server() {
+  if [ -n "$proxy_pid" ]; then kill "$proxy_pid" 2>/dev/null || true; wait "$proxy_pid" 2>/dev/null || true; fi
+  proxy_pid=""
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
     kill "$server_pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
@@ -89,7 +94,7 @@ trap stop_server EXIT
 trap 'exit 130' INT TERM
 
 log "starting the server on 127.0.0.1:$port (DATA_DIR=$data_dir), log: $out/server.log"
-env -u DATABASE_URL DATA_DIR="$data_dir" HOST=127.0.0.1 PORT="$port" LOG_LEVEL="${LOG_LEVEL:-warn}" \
+env -u DATABASE_URL DATA_DIR="$data_dir" HOST=127.0.0.1 PORT="$port" PUBLIC_URL="http://127.0.0.1:$port" LOG_LEVEL="${LOG_LEVEL:-warn}" \
   "$n24" node --no-node-snapshot --enable-source-maps "$main_js" >"$out/server.log" 2>&1 &
 server_pid=$!
 
@@ -109,6 +114,16 @@ if ! "$n24" node -e '
   cat "$out/server.log" >&2
   exit 1
 fi
+
+# --- the authorizing proxy in front of it
+proxy_url_file="$out/proxy-url"
+"$n24" node "$root/test/conformance/bearer-proxy.mjs" "$base" >"$proxy_url_file" 2>"$out/proxy.log" &
+proxy_pid=$!
+for _ in $(seq 1 100); do [ -s "$proxy_url_file" ] && break; sleep 0.1; done
+[ -s "$proxy_url_file" ] || { log "the authorizing proxy did not start:"; cat "$out/proxy.log" >&2; exit 1; }
+server_base="$base"
+base="$(head -1 "$proxy_url_file")"
+log "authorizing proxy on $base for $server_base"
 
 # --- run the suite once per endpoint path
 rc=0
