@@ -67,6 +67,7 @@ export default tseslint.config(
         console: 'readonly',
         globalThis: 'readonly',
         URL: 'readonly',
+        URLSearchParams: 'readonly',
         Buffer: 'readonly',
         setTimeout: 'readonly',
         clearTimeout: 'readonly',
