@@ -1,5 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
+import { AccountService, AuthorizationService } from '#auth';
+import { runAdmin } from '../../apps/api/src/admin/admin.command.js';
 import { createApp } from '../../apps/api/src/bootstrap.js';
 import { loadConfig } from '../../apps/api/src/config/app.config.js';
 import { freePort } from './free-port.js';
@@ -10,6 +12,10 @@ import type { Engine, TestDatabase } from './test-database.js';
 export interface TestApp {
   readonly url: string;
   readonly database: TestDatabase;
+  /** The running Nest application, to reach its services (admin commands, token signing). */
+  readonly nest: INestApplication;
+  /** Runs an admin command (README, "Tenants and accounts") against this server's database. */
+  admin(args: string[], password?: string): Promise<string>;
   /** Stops the server and starts a new one on the same port and database, as a restart would. */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -36,6 +42,20 @@ export async function startTestApp(
   return {
     url: `http://127.0.0.1:${port}`,
     database,
+    get nest() {
+      if (!app) throw new Error('the test app is closed');
+      return app;
+    },
+    async admin(args, password = '') {
+      if (!app) throw new Error('the test app is closed');
+      const services = {
+        accounts: app.get(AccountService),
+        authorization: app.get(AuthorizationService),
+      };
+      const result = await runAdmin(args, services, () => Promise.resolve(password));
+      if (!result.ok) throw new Error(`admin ${args.join(' ')}: ${result.output}`);
+      return result.output;
+    },
     async restart() {
       await app?.close();
       app = await listen(config);

@@ -5,7 +5,6 @@ import {
   AccountService,
   AccountStore,
   AuthorizationService,
-  DEFAULT_TENANT_ID,
   OAuthStore,
   PasswordHasher,
   PrincipalStore,
@@ -13,6 +12,7 @@ import {
 import { Database, TypeOrmAccountStore, TypeOrmOAuthStore } from '#persistence';
 import type { AppConfig } from '../config/app.config.js';
 import { BearerStrategy } from '../auth/bearer.strategy.js';
+import { accessTokenSettings, authorizationSettings } from './oauth.settings.js';
 import { FormSealer } from './sealed-form.js';
 
 /** The authorization and resource server's parts, wired from the configuration. */
@@ -30,27 +30,13 @@ export function oauthProviders(config: AppConfig): Provider[] {
     },
     {
       provide: AccessTokens,
-      useFactory: (store: OAuthStore) =>
-        new AccessTokens(store, {
-          issuer: config.publicUrl,
-          audiences: config.resources,
-          ttlSeconds: config.accessTokenTtlSeconds,
-          keyRotationSeconds: config.signingKeyRotationSeconds,
-        }),
+      useFactory: (store: OAuthStore) => new AccessTokens(store, accessTokenSettings(config)),
       inject: [OAuthStore],
     },
     {
       provide: AuthorizationService,
       useFactory: (store: OAuthStore, principals: PrincipalStore, tokens: AccessTokens) =>
-        new AuthorizationService(store, principals, tokens, {
-          issuer: config.publicUrl,
-          resources: config.resources,
-          codeTtlSeconds: config.authCodeTtlSeconds,
-          refreshTtlSeconds: config.refreshTokenTtlSeconds,
-          refreshGraceSeconds: config.refreshGraceSeconds,
-          dynamicClientCredentials: config.authMode === 'open',
-          defaultTenantId: DEFAULT_TENANT_ID,
-        }),
+        new AuthorizationService(store, principals, tokens, authorizationSettings(config)),
       inject: [OAuthStore, PrincipalStore, AccessTokens],
     },
     {

@@ -122,6 +122,34 @@ export class AuthorizationService {
     };
   }
 
+  /**
+   * A confidential client for the client-credentials grant (scripts), acting as a new service
+   * principal of one tenant. Returns its id and its secret, which is shown only now.
+   */
+  async createServiceClient(
+    tenantId: TenantId,
+    name: string,
+    scope?: string,
+  ): Promise<{ clientId: string; clientSecret: string; principal: Principal }> {
+    const principal = await this.principals.create(tenantId, 'service');
+    const secret = randomId('mcs_', 43);
+    const client: OAuthClient = {
+      id: randomId('mcc_', 22),
+      tenantId,
+      principalId: principal.id,
+      source: 'admin',
+      name: name.trim().slice(0, 200) || 'Service client',
+      secretHash: sha256Hex(secret),
+      authMethod: 'client_secret_basic',
+      applicationType: 'web',
+      redirectUris: [],
+      grantTypes: ['client_credentials'],
+      scope: parseScope(scope),
+    };
+    await this.store.createClient(client);
+    return { clientId: client.id, clientSecret: secret, principal };
+  }
+
   /** RFC 6749 §4.1.1 with the PKCE (RFC 7636) and resource (RFC 8707) parameters checked. */
   async checkAuthorizeRequest(params: Params): Promise<AuthorizeRequest> {
     const clientId = params['client_id'];
