@@ -4,7 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { signInThroughPages } from '../support/browser-steps.mjs';
 import { InMemoryOAuthProvider } from '../support/oauth-provider.js';
-import { tokenRequest } from '../support/oauth.js';
+import { jwtClaims, tokenRequest } from '../support/oauth.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
 
@@ -34,13 +34,6 @@ async function connectWithOAuth(
     new StreamableHTTPClientTransport(new URL(`${url}/mcp`), { authProvider: provider }),
   );
   return client;
-}
-
-function decodeClaims(token: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<
-    string,
-    unknown
-  >;
 }
 
 describe('OAuth discovery documents', () => {
@@ -126,7 +119,7 @@ describe('the MCP SDK client authorizing with dynamic registration, AUTH_MODE=op
       expect(result.isError).toBeFalsy();
       const tokens = provider.tokens()!;
       expect(tokens.refresh_token).toMatch(/^mrt_/);
-      expect(decodeClaims(tokens.access_token)).toMatchObject({
+      expect(jwtClaims(tokens.access_token)).toMatchObject({
         iss: app.url,
         aud: `${app.url}/mcp`,
         tid: 'ten_default',
@@ -187,7 +180,7 @@ describe('the MCP SDK client signing in to a local account, AUTH_MODE=local', ()
         arguments: { name: 'acme room', slots: ['invite:a'] },
       });
       expect(created.isError).toBeFalsy();
-      expect(decodeClaims(provider.tokens()!.access_token)).toMatchObject({
+      expect(jwtClaims(provider.tokens()!.access_token)).toMatchObject({
         tid: 'ten_acme',
         pkd: 'user',
       });
@@ -248,7 +241,7 @@ describe('the MCP SDK client signing in to a local account, AUTH_MODE=local', ()
     });
     expect(viaPost.status).toBe(200);
     const token = viaBasic.body['access_token'] as string;
-    expect(decodeClaims(token)).toMatchObject({ tid: 'ten_acme', pkd: 'service' });
+    expect(jwtClaims(token)).toMatchObject({ tid: 'ten_acme', pkd: 'service' });
     const list = await fetch(`${app.url}/api/v1/channels`, {
       headers: { authorization: `Bearer ${token}` },
     });

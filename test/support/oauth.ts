@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { signInThroughPages } from './browser-steps.mjs';
 
 /** The loopback callback the test clients register; nothing listens there. */
 export const TEST_REDIRECT_URI = 'http://127.0.0.1:7/callback';
@@ -74,21 +75,25 @@ export async function tokenRequest(
 }
 
 /**
- * The whole authorization-code flow against a server in the `open` mode, as a client would run
- * it: register, authorize (approved at once, for a new anonymous principal), exchange the code.
+ * The whole authorization-code flow as a client runs it: register, send the person through the
+ * authorization pages (signing in with `credentials` in the `local` mode; none in the `open` mode,
+ * where a new anonymous principal is approved at once), then exchange the code.
  */
-export async function authorizeOpen(
+export async function authorize(
   baseUrl: string,
+  credentials: { username: string; password: string } | null,
   options: { clientId?: string; scope?: string } = {},
 ): Promise<TestTokens> {
   const clientId = options.clientId ?? (await registerClient(baseUrl)).client_id;
   const pkce = pkcePair();
   const extra: Record<string, string> = options.scope ? { scope: options.scope } : {};
-  const redirect = await fetch(authorizeUrl(baseUrl, clientId, pkce, extra), {
-    redirect: 'manual',
-  });
-  const code = new URL(redirect.headers.get('location') ?? '').searchParams.get('code');
-  if (!code) throw new Error(`no code in ${redirect.headers.get('location')}`);
+  const outcome = await signInThroughPages(
+    authorizeUrl(baseUrl, clientId, pkce, extra),
+    credentials,
+  );
+  const code = outcome.redirect?.searchParams.get('code');
+  if (!code)
+    throw new Error(`no code (HTTP ${outcome.status}): ${outcome.redirect?.href ?? outcome.html}`);
   const { status, body } = await tokenRequest(baseUrl, {
     grant_type: 'authorization_code',
     code,
@@ -103,4 +108,39 @@ export async function authorizeOpen(
     refreshToken: body['refresh_token'] as string | undefined,
     clientId,
   };
+}
+
+/** {@link authorize} against a server in the `open` mode: a new anonymous principal. */
+export function authorizeOpen(
+  baseUrl: string,
+  options: { clientId?: string; scope?: string } = {},
+): Promise<TestTokens> {
+  return authorize(baseUrl, null, options);
+}
+
+/** The credentials `admin client create` printed → an access token by client credentials. */
+export async function serviceToken(
+  baseUrl: string,
+  adminOutput: string,
+  scope?: string,
+): Promise<string> {
+  const clientId = /^client_id=(\S+)$/m.exec(adminOutput)?.[1];
+  const secret = /^client_secret=(\S+)$/m.exec(adminOutput)?.[1];
+  if (!clientId || !secret) throw new Error(`no client credentials in:\n${adminOutput}`);
+  const basic = Buffer.from(
+    `${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`,
+  ).toString('base64');
+  const { status, body } = await tokenRequest(
+    baseUrl,
+    { grant_type: 'client_credentials', ...(scope ? { scope } : {}) },
+    { authorization: `Basic ${basic}` },
+  );
+  if (status !== 200) throw new Error(`client credentials failed: ${JSON.stringify(body)}`);
+  return body['access_token'] as string;
+}
+
+/** The claims of a JWT's payload, read without checking the signature. */
+export function jwtClaims(token: string): Record<string, unknown> {
+  const payload = token.split('.')[1] ?? '';
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
 }
