@@ -4,7 +4,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { signInThroughPages } from '../support/browser-steps.mjs';
 import { InMemoryOAuthProvider } from '../support/oauth-provider.js';
-import { jwtClaims, tokenRequest } from '../support/oauth.js';
+import { TEST_REDIRECT_URI, jwtClaims, tokenRequest } from '../support/oauth.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
 
@@ -247,5 +247,53 @@ describe('the MCP SDK client signing in to a local account, AUTH_MODE=local', ()
     });
     expect(list.status).toBe(200);
     expect(await list.json()).toMatchObject({ channels: [] });
+  });
+});
+
+describe('rate limits on the authorization server', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { OAUTH_RATE_BURST: '3', OAUTH_RATE_PER_MINUTE: '1' } });
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('stops a registration flood from one address with 429 and Retry-After', async () => {
+    const answers = [];
+    for (let i = 0; i < 4; i++) {
+      answers.push(
+        await fetch(`${app.url}/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            redirect_uris: [TEST_REDIRECT_URI],
+            token_endpoint_auth_method: 'none',
+          }),
+        }),
+      );
+    }
+    expect(answers.map((answer) => answer.status)).toEqual([201, 201, 201, 429]);
+    const limited = answers[3]!;
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await limited.json()).toMatchObject({ error: 'temporarily_unavailable' });
+  });
+
+  it('limits guesses at one client’s token endpoint and at the login page', async () => {
+    const statuses = [];
+    for (let i = 0; i < 4; i++) {
+      statuses.push(
+        (await tokenRequest(app.url, { grant_type: 'client_credentials', client_id: 'mcc_guess' }))
+          .status,
+      );
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    const pages = [];
+    for (let i = 0; i < 4; i++) {
+      pages.push((await fetch(`${app.url}/oauth/authorize?client_id=x`)).status);
+    }
+    expect(pages).toEqual([400, 400, 400, 429]);
   });
 });

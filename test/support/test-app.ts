@@ -36,6 +36,8 @@ export async function startTestApp(
     BOT_HOOK_TIMEOUT_MS: '1000',
     MESSAGE_RATE_PER_MINUTE: '100000',
     MESSAGE_RATE_BURST: '10000',
+    OAUTH_RATE_PER_MINUTE: '100000',
+    OAUTH_RATE_BURST: '10000',
     ...options.env,
   });
   let app: INestApplication | null = await listen(config);

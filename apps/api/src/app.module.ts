@@ -3,7 +3,8 @@ import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { APP_FILTER } from '@nestjs/core';
 import { AccessTokens, CachingSessionStore, OAuthStore, PrincipalStore, SessionStore } from '#auth';
 import { BotLauncher, BotService, InlineBotLauncher } from '#bots';
-import { BotHost, ChannelService, ChannelStore, MessageRateLimiter } from '#channels';
+import { BotHost, ChannelService, ChannelStore } from '#channels';
+import { TokenBucketLimiter } from '#core';
 import { EventBus, InProcessEventBus } from '#events';
 import {
   Database,
@@ -112,7 +113,7 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
               store,
               bots,
               bus,
-              new MessageRateLimiter(config.messageRatePerMinute, config.messageRateBurst),
+              new TokenBucketLimiter(config.messageRatePerMinute, config.messageRateBurst),
             ),
           inject: [ChannelStore, BotHost, EventBus],
         },

@@ -22,6 +22,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
     logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
   });
   app.disable('x-powered-by');
+  // req.ip, which the OAuth rate limits key on, is the client's only behind trusted proxies.
+  app.set('trust proxy', config.trustProxyHops);
   app.use('/api', express.json({ limit: REST_BODY_LIMIT }));
   // OAuth: forms (RFC 6749 §3.2) and JSON registration requests (RFC 7591 §3.1).
   app.use(['/oauth', '/token'], express.urlencoded({ extended: false, limit: OAUTH_BODY_LIMIT }));

@@ -41,7 +41,7 @@ import {
   type MessageView,
   type SlotView,
 } from './channel.views.js';
-import type { MessageRateLimiter } from './message-rate.limiter.js';
+import type { TokenBucketLimiter } from '#core';
 import type { BotHost } from './ports/bot-host.js';
 import type { ChannelStore, ChannelUpdate, Seat, SlotDraft } from './ports/channel.store.js';
 import { parseSlotSpec } from './slot-spec.js';
@@ -106,7 +106,7 @@ export class ChannelService {
     private readonly store: ChannelStore,
     private readonly bots: BotHost,
     private readonly bus: EventBus,
-    private readonly rate: MessageRateLimiter,
+    private readonly rate: TokenBucketLimiter,
   ) {}
 
   async createChannel(caller: Caller, input: CreateChannelInput): Promise<CreateChannelResult> {

@@ -59,7 +59,6 @@ export type {
 } from './channel.types.js';
 export { memberRef, toBotInfoView, toChannelView, toMessageView } from './channel.views.js';
 export type { BotInfoView, ChannelView, MessageView, SlotView } from './channel.views.js';
-export { MessageRateLimiter } from './message-rate.limiter.js';
 export { BotHost } from './ports/bot-host.js';
 export type { BotPreparation } from './ports/bot-host.js';
 export { ChannelStore } from './ports/channel.store.js';

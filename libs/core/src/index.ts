@@ -6,3 +6,4 @@ export { sha256Hex, taggedSha256, pythonJsonDumps } from './hashing.js';
 export { Clock, SystemClock } from './clock.js';
 export { describeInputError } from './input-error.js';
 export { MAX_JSON_DEPTH, findUnstorableText, isStorableText } from './storable-text.js';
+export { TokenBucketLimiter } from './token-bucket.limiter.js';

@@ -32,6 +32,9 @@ const environment = z.object({
   AUTH_CODE_TTL_SECONDS: int(1, 600, 60),
   SIGNING_KEY_ROTATION_DAYS: int(1, 365, 30),
   CLIENT_UNUSED_EXPIRY_DAYS: int(1, 3_650, 30),
+  OAUTH_RATE_PER_MINUTE: int(1, 1_000_000, 60),
+  OAUTH_RATE_BURST: int(1, 1_000_000, 30),
+  TRUST_PROXY: int(0, 10, 0),
 });
 
 /** Hosts on which the server is reachable from this machine only. */
@@ -67,6 +70,11 @@ export class AppConfig {
   readonly authCodeTtlSeconds: number;
   readonly signingKeyRotationSeconds: number;
   readonly clientUnusedExpirySeconds: number;
+  /** Calls per minute (and at once) to each OAuth endpoint, per address and per client. */
+  readonly oauthRatePerMinute: number;
+  readonly oauthRateBurst: number;
+  /** Reverse proxies in front of the server whose X-Forwarded-For is believed (0: none). */
+  readonly trustProxyHops: number;
 
   constructor(values: z.infer<typeof environment>) {
     this.port = values.PORT;
@@ -99,6 +107,9 @@ export class AppConfig {
     this.authCodeTtlSeconds = values.AUTH_CODE_TTL_SECONDS;
     this.signingKeyRotationSeconds = values.SIGNING_KEY_ROTATION_DAYS * DAY_SECONDS;
     this.clientUnusedExpirySeconds = values.CLIENT_UNUSED_EXPIRY_DAYS * DAY_SECONDS;
+    this.oauthRatePerMinute = values.OAUTH_RATE_PER_MINUTE;
+    this.oauthRateBurst = values.OAUTH_RATE_BURST;
+    this.trustProxyHops = values.TRUST_PROXY;
   }
 
   /** The canonical MCP URL: the resource tokens are bound to (RFC 8707), no trailing slash. */

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Logger, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Logger, Post, Query, Res, UseGuards } from '@nestjs/common';
 import type { Response } from 'express';
 import {
   AccountService,
@@ -13,6 +13,7 @@ import type { AuthorizeRequest, Principal } from '#auth';
 import type { PrincipalId, TenantId } from '#core';
 import { AppConfig } from '../config/app.config.js';
 import { formParams } from './form-params.js';
+import { OAuthRateLimitGuard, RateLimitGroup } from './oauth-rate-limit.guard.js';
 import { consentPage, errorPage, loginPage } from './pages.js';
 import type { ClientSummary } from './pages.js';
 import { FormSealer } from './sealed-form.js';
@@ -44,6 +45,7 @@ type Reply = { redirect: string } | { status: number; html: string };
  * its redirect URI; others are shown to the person.
  */
 @Controller('oauth')
+@UseGuards(OAuthRateLimitGuard)
 export class AuthorizeController {
   private readonly logger = new Logger('OAuth');
 
@@ -57,21 +59,25 @@ export class AuthorizeController {
   ) {}
 
   @Get('authorize')
+  @RateLimitGroup('authorize')
   authorizeByGet(@Query() query: unknown, @Res() res: Response): Promise<void> {
     return this.answer(res, () => this.authorize(query));
   }
 
   @Post('authorize')
+  @RateLimitGroup('authorize')
   authorizeByPost(@Body() body: unknown, @Res() res: Response): Promise<void> {
     return this.answer(res, () => this.authorize(body));
   }
 
   @Post('login')
+  @RateLimitGroup('authorize')
   login(@Body() body: unknown, @Res() res: Response): Promise<void> {
     return this.answer(res, () => this.signIn(body));
   }
 
   @Post('consent')
+  @RateLimitGroup('authorize')
   consent(@Body() body: unknown, @Res() res: Response): Promise<void> {
     return this.answer(res, () => this.decide(body));
   }

@@ -3,6 +3,7 @@ import type { ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import { OAuthError } from '#auth';
 import { STATUS_BY_KIND } from '../errors/error-mapping.js';
+import { OAuthRateLimitedError } from './oauth-rate-limit.guard.js';
 
 /**
  * Errors of the OAuth endpoints in the shape RFC 6749 §5.2 and RFC 7591 §3.2.2 require:
@@ -20,6 +21,11 @@ export class OAuthErrorFilter implements ExceptionFilter {
       const status = STATUS_BY_KIND[exception.kind];
       if (status === 401) res.setHeader('WWW-Authenticate', 'Basic realm="oauth"');
       sendOAuthError(res, status, exception.code, exception.message);
+      return;
+    }
+    if (exception instanceof OAuthRateLimitedError) {
+      res.setHeader('Retry-After', String(exception.retryAfterSeconds));
+      sendOAuthError(res, 429, 'temporarily_unavailable', exception.message);
       return;
     }
     if (isBodyParserError(exception)) {

@@ -1,9 +1,19 @@
 import type { IncomingMessage } from 'node:http';
-import { Body, Controller, Header, HttpCode, Post, Req, UseFilters } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Header,
+  HttpCode,
+  Post,
+  Req,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { AuthorizationService } from '#auth';
 import type { ClientCredentials, TokenResponse } from '#auth';
 import { OAuthErrorFilter } from './oauth-error.filter.js';
 import { formParams } from './form-params.js';
+import { OAuthRateLimitGuard, RateLimitGroup } from './oauth-rate-limit.guard.js';
 
 /**
  * The authorization server's machine endpoints: RFC 7591 registration, the RFC 6749 token
@@ -11,10 +21,12 @@ import { formParams } from './form-params.js';
  */
 @Controller()
 @UseFilters(OAuthErrorFilter)
+@UseGuards(OAuthRateLimitGuard)
 export class OAuthController {
   constructor(private readonly authorization: AuthorizationService) {}
 
   @Post('register')
+  @RateLimitGroup('register')
   @HttpCode(201)
   @Header('Cache-Control', 'no-store')
   register(@Body() body: unknown): Promise<Record<string, unknown>> {
@@ -22,6 +34,7 @@ export class OAuthController {
   }
 
   @Post(['oauth/token', 'token'])
+  @RateLimitGroup('token')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
@@ -31,6 +44,7 @@ export class OAuthController {
   }
 
   @Post('oauth/revoke')
+  @RateLimitGroup('token')
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   async revoke(@Req() req: IncomingMessage, @Body() body: unknown): Promise<Record<string, never>> {

@@ -3,6 +3,7 @@ import type { ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import { BearerChallengeError } from '../auth/bearer-challenge.error.js';
 import { STATUS_BY_KIND, toDomainError } from '../errors/error-mapping.js';
+import { OAuthRateLimitedError } from '../oauth/oauth-rate-limit.guard.js';
 
 /**
  * Maps every failure on the HTTP edge (REST, and MCP before it reaches the SDK) to RFC 9457
@@ -31,6 +32,9 @@ export class ProblemFilter implements ExceptionFilter {
             ? 'The request body is too large.'
             : 'The request body is not valid JSON.';
       return send(res, status >= 500 ? 500 : status, code, detail);
+    }
+    if (exception instanceof OAuthRateLimitedError) {
+      res.setHeader('Retry-After', String(exception.retryAfterSeconds));
     }
     const { error, unexpected } = toDomainError(exception);
     if (unexpected)

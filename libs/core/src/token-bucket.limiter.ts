@@ -1,8 +1,9 @@
 /**
- * A token bucket per member: `burst` messages at once, refilled at `perMinute`. Kept in process
- * memory; a member spread over several replicas gets a bucket on each (documented in the README).
+ * A token bucket per key (a member posting, a client or an address calling the OAuth endpoints):
+ * `burst` calls at once, refilled at `perMinute`. Kept in process memory; a key spread over several
+ * replicas gets a bucket on each (documented in the README).
  */
-export class MessageRateLimiter {
+export class TokenBucketLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(

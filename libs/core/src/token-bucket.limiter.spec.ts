@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { MessageRateLimiter } from './message-rate.limiter.js';
+import { TokenBucketLimiter } from './token-bucket.limiter.js';
 
-describe('MessageRateLimiter', () => {
+describe('TokenBucketLimiter', () => {
   it('allows a burst, then asks to wait until a token refills', () => {
     let now = 0;
-    const limiter = new MessageRateLimiter(60, 2, () => now);
+    const limiter = new TokenBucketLimiter(60, 2, () => now);
     expect(limiter.take('m')).toBe(0);
     expect(limiter.take('m')).toBe(0);
     expect(limiter.take('m')).toBe(1);
