@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import express from 'express';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app.config.js';
+import { sendOAuthError } from './oauth/oauth-error.filter.js';
 
 const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 
@@ -28,8 +29,27 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   // OAuth: forms (RFC 6749 §3.2) and JSON registration requests (RFC 7591 §3.1).
   app.use(['/oauth', '/token'], express.urlencoded({ extended: false, limit: OAUTH_BODY_LIMIT }));
   app.use(['/oauth', '/token', '/register'], express.json({ limit: OAUTH_BODY_LIMIT }));
+  app.use(['/oauth', '/token', '/register'], oauthBodyError);
   app.enableShutdownHooks();
   return app;
+}
+
+/** A body the OAuth parsers could not read gets the RFC 6749 error shape, like every OAuth error. */
+function oauthBodyError(
+  error: unknown,
+  _req: express.Request,
+  res: express.Response,
+  next: express.NextFunction,
+): void {
+  if (res.headersSent) return next(error);
+  const tooLarge =
+    typeof error === 'object' && error !== null && 'status' in error && error.status === 413;
+  sendOAuthError(
+    res,
+    tooLarge ? 413 : 400,
+    'invalid_request',
+    tooLarge ? 'The request body is too large.' : 'The request body could not be read.',
+  );
 }
 
 export async function startServer(config: AppConfig): Promise<INestApplication> {

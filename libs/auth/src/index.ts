@@ -13,6 +13,8 @@ export type {
 export { OAuthError } from './oauth/oauth.errors.js';
 export type { OAuthErrorCode } from './oauth/oauth.errors.js';
 export { OAuthStore } from './oauth/oauth.store.js';
+export { ClientMetadataFetchError, ClientMetadataSource } from './oauth/client-metadata-source.js';
+export type { FetchedClientMetadata } from './oauth/client-metadata-source.js';
 export { DEFAULT_SCOPE, SCOPES } from './oauth/oauth.types.js';
 export type {
   AccessGrant,

@@ -23,6 +23,7 @@ interface ClientRow {
   redirect_uris: string[];
   grant_types: GrantType[];
   scope: string;
+  fetched_until: Date | null;
 }
 
 interface CodeRow {
@@ -35,7 +36,7 @@ interface CodeRow {
   scope: string;
   resource: string;
   expires_at: Date;
-  family_id: string | null;
+  family_id: string;
   first_use: boolean;
 }
 
@@ -90,10 +91,32 @@ export class TypeOrmOAuthStore extends OAuthStore {
     );
   }
 
+  async saveMetadataClient(client: OAuthClient): Promise<void> {
+    await this.database.rows(
+      `INSERT INTO oauth_clients (id, source, name, auth_method, application_type, redirect_uris,
+         grant_types, scope, fetched_until)
+       VALUES ($1, 'metadata', $2, 'none', $3, $4, $5, $6, $7)
+       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name,
+         application_type = EXCLUDED.application_type, redirect_uris = EXCLUDED.redirect_uris,
+         grant_types = EXCLUDED.grant_types, scope = EXCLUDED.scope,
+         fetched_until = EXCLUDED.fetched_until, last_used_at = now()
+       WHERE oauth_clients.source = 'metadata'`,
+      [
+        client.id,
+        client.name,
+        client.applicationType,
+        JSON.stringify(client.redirectUris),
+        JSON.stringify(client.grantTypes),
+        client.scope,
+        client.fetchedUntil,
+      ],
+    );
+  }
+
   async findClient(clientId: string): Promise<OAuthClient | null> {
     const [row] = await this.database.rows<ClientRow>(
       `SELECT id, tenant_id, principal_id, source, name, secret_hash, auth_method, application_type,
-              redirect_uris, grant_types, scope
+              redirect_uris, grant_types, scope, fetched_until
        FROM oauth_clients WHERE id = $1`,
       [clientId],
     );
@@ -108,7 +131,7 @@ export class TypeOrmOAuthStore extends OAuthStore {
 
   async deleteUnusedClients(before: Date): Promise<number> {
     const rows = await this.database.rows(
-      `DELETE FROM oauth_clients WHERE source = 'dynamic' AND last_used_at < $1 RETURNING id`,
+      `DELETE FROM oauth_clients WHERE source IN ('dynamic', 'metadata') AND last_used_at < $1 RETURNING id`,
       [before],
     );
     return rows.length;
@@ -135,18 +158,20 @@ export class TypeOrmOAuthStore extends OAuthStore {
 
   async useCode(
     codeHash: string,
-  ): Promise<{ code: AuthorizationCodeRecord; firstUse: boolean; familyId: string | null } | null> {
+    familyId: string,
+  ): Promise<{ code: AuthorizationCodeRecord; firstUse: boolean; familyId: string } | null> {
     // The row lock makes concurrent uses of one code see each other: only one is the first.
     const [row] = await this.database.rows<CodeRow>(
       `WITH previous AS (
          SELECT code_hash, used_at FROM oauth_codes WHERE code_hash = $1 FOR UPDATE
        )
-       UPDATE oauth_codes c SET used_at = coalesce(c.used_at, now())
+       UPDATE oauth_codes c SET used_at = coalesce(c.used_at, now()),
+         family_id = coalesce(c.family_id, $2)
        FROM previous WHERE c.code_hash = previous.code_hash
        RETURNING c.code_hash, c.tenant_id, c.principal_id, c.client_id, c.redirect_uri,
          c.code_challenge, c.scope, c.resource, c.expires_at, c.family_id,
          previous.used_at IS NULL AS first_use`,
-      [codeHash],
+      [codeHash, familyId],
     );
     if (!row) return null;
     return {
@@ -166,20 +191,24 @@ export class TypeOrmOAuthStore extends OAuthStore {
     };
   }
 
-  async linkCodeFamily(codeHash: string, familyId: string): Promise<void> {
-    await this.database.rows(`UPDATE oauth_codes SET family_id = $2 WHERE code_hash = $1`, [
+  async markCodeReplayed(codeHash: string): Promise<void> {
+    await this.database.rows(`UPDATE oauth_codes SET replayed_at = now() WHERE code_hash = $1`, [
       codeHash,
-      familyId,
     ]);
   }
 
-  async saveRefreshToken(token: RefreshTokenRecord): Promise<void> {
-    await this.database.rows(
+  async saveCodeRefreshToken(codeHash: string, token: RefreshTokenRecord): Promise<boolean> {
+    // The lock on the code row orders this against markCodeReplayed: either the replay waits for
+    // this token to be stored (and the revocation after it sees the token), or this sees the replay.
+    const rows = await this.database.rows(
       `INSERT INTO oauth_refresh_tokens (token_hash, family_id, tenant_id, principal_id, client_id,
          scope, resource, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      refreshParams(token),
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8
+       FROM (SELECT 1 FROM oauth_codes WHERE code_hash = $9 AND replayed_at IS NULL FOR UPDATE) c
+       RETURNING token_hash`,
+      [...refreshParams(token), codeHash],
     );
+    return rows.length === 1;
   }
 
   async findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null> {
@@ -304,6 +333,7 @@ function toClient(row: ClientRow): OAuthClient {
     redirectUris: row.redirect_uris,
     grantTypes: row.grant_types,
     scope: row.scope,
+    fetchedUntil: row.fetched_until,
   };
 }
 

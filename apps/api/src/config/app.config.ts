@@ -35,6 +35,10 @@ const environment = z.object({
   OAUTH_RATE_PER_MINUTE: int(1, 1_000_000, 60),
   OAUTH_RATE_BURST: int(1, 1_000_000, 30),
   TRUST_PROXY: int(0, 10, 0),
+  CLIENT_METADATA_ALLOW_LOOPBACK: z
+    .enum(['true', 'false'], { error: 'must be "true" or "false"' })
+    .default('false'),
+  OAUTH_EXTRA_CA_FILE: z.string().optional(),
 });
 
 /** Hosts on which the server is reachable from this machine only. */
@@ -75,6 +79,10 @@ export class AppConfig {
   readonly oauthRateBurst: number;
   /** Reverse proxies in front of the server whose X-Forwarded-For is believed (0: none). */
   readonly trustProxyHops: number;
+  /** For tests only: fetch client metadata documents from loopback addresses too. */
+  readonly clientMetadataAllowLoopback: boolean;
+  /** PEM file of extra certificate authorities trusted when fetching client metadata documents. */
+  readonly oauthExtraCaFile: string | undefined;
 
   constructor(values: z.infer<typeof environment>) {
     this.port = values.PORT;
@@ -110,6 +118,8 @@ export class AppConfig {
     this.oauthRatePerMinute = values.OAUTH_RATE_PER_MINUTE;
     this.oauthRateBurst = values.OAUTH_RATE_BURST;
     this.trustProxyHops = values.TRUST_PROXY;
+    this.clientMetadataAllowLoopback = values.CLIENT_METADATA_ALLOW_LOOPBACK === 'true';
+    this.oauthExtraCaFile = values.OAUTH_EXTRA_CA_FILE;
   }
 
   /** The canonical MCP URL: the resource tokens are bound to (RFC 8707), no trailing slash. */

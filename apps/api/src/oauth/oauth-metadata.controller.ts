@@ -36,7 +36,7 @@ export class OAuthMetadataController {
       ],
       code_challenge_methods_supported: ['S256'],
       authorization_response_iss_parameter_supported: true,
-      client_id_metadata_document_supported: false,
+      client_id_metadata_document_supported: true,
       service_documentation: `${base}/`,
     };
   }

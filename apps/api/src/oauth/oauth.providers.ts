@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Provider } from '@nestjs/common';
 import {
   AccessTokens,
@@ -13,7 +14,12 @@ import { Database, TypeOrmAccountStore, TypeOrmOAuthStore } from '#persistence';
 import type { AppConfig } from '../config/app.config.js';
 import { BearerStrategy } from '../auth/bearer.strategy.js';
 import { accessTokenSettings, authorizationSettings } from './oauth.settings.js';
+import { HttpsClientMetadataSource } from './https-client-metadata.source.js';
 import { FormSealer } from './sealed-form.js';
+
+/** Limits on fetching a Client ID Metadata Document (a few hundred bytes in practice). */
+const METADATA_TIMEOUT_MS = 5_000;
+const METADATA_MAX_BYTES = 16 * 1024;
 
 /** The authorization and resource server's parts, wired from the configuration. */
 export function oauthProviders(config: AppConfig): Provider[] {
@@ -36,7 +42,18 @@ export function oauthProviders(config: AppConfig): Provider[] {
     {
       provide: AuthorizationService,
       useFactory: (store: OAuthStore, principals: PrincipalStore, tokens: AccessTokens) =>
-        new AuthorizationService(store, principals, tokens, authorizationSettings(config)),
+        new AuthorizationService(
+          store,
+          principals,
+          tokens,
+          authorizationSettings(config),
+          new HttpsClientMetadataSource({
+            allowLoopback: config.clientMetadataAllowLoopback,
+            timeoutMs: METADATA_TIMEOUT_MS,
+            maxBytes: METADATA_MAX_BYTES,
+            ca: config.oauthExtraCaFile ? readFileSync(config.oauthExtraCaFile, 'utf8') : undefined,
+          }),
+        ),
       inject: [OAuthStore, PrincipalStore, AccessTokens],
     },
     {

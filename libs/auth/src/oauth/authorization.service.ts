@@ -4,7 +4,14 @@ import type { PrincipalId, TenantId } from '#core';
 import type { Principal } from '../principal.js';
 import type { PrincipalStore } from '../session.store.js';
 import type { AccessTokens } from './access-tokens.js';
-import { parseRegistration, parseScope } from './client-metadata.js';
+import {
+  isMetadataDocumentUrl,
+  parseMetadataDocument,
+  parseRegistration,
+  parseScope,
+} from './client-metadata.js';
+import { ClientMetadataFetchError } from './client-metadata-source.js';
+import type { ClientMetadataSource, FetchedClientMetadata } from './client-metadata-source.js';
 import { OAuthError } from './oauth.errors.js';
 import type { OAuthErrorCode } from './oauth.errors.js';
 import type { OAuthStore } from './oauth.store.js';
@@ -77,6 +84,8 @@ export class AuthorizationService {
     private readonly principals: PrincipalStore,
     private readonly tokens: AccessTokens,
     private readonly settings: AuthorizationSettings,
+    /** Where Client ID Metadata Documents are fetched from; null when they are not accepted. */
+    private readonly metadataDocuments: ClientMetadataSource | null = null,
   ) {}
 
   /** RFC 7591 §3: registers a client and returns the registration response. */
@@ -106,6 +115,7 @@ export class AuthorizationService {
       redirectUris: registration.redirectUris,
       grantTypes: registration.grantTypes,
       scope: registration.scope,
+      fetchedUntil: null,
     };
     await this.store.createClient(client);
     return {
@@ -145,6 +155,7 @@ export class AuthorizationService {
       redirectUris: [],
       grantTypes: ['client_credentials'],
       scope: parseScope(scope),
+      fetchedUntil: null,
     };
     await this.store.createClient(client);
     return { clientId: client.id, clientSecret: secret, principal };
@@ -153,7 +164,7 @@ export class AuthorizationService {
   /** RFC 6749 §4.1.1 with the PKCE (RFC 7636) and resource (RFC 8707) parameters checked. */
   async checkAuthorizeRequest(params: Params): Promise<AuthorizeRequest> {
     const clientId = params['client_id'];
-    const client = clientId ? await this.store.findClient(clientId) : null;
+    const client = clientId ? await this.findClient(clientId) : null;
     if (!client) {
       throw new AuthorizeRequestError(
         'invalid_client',
@@ -272,25 +283,27 @@ export class AuthorizationService {
     const verifier = params['code_verifier'];
     if (!code) throw new OAuthError('invalid_request', 'code is required.');
     if (!verifier) throw new OAuthError('invalid_request', 'code_verifier is required (PKCE).');
-    const used = await this.store.useCode(sha256Hex(code));
+    const codeHash = sha256Hex(code);
+    const used = await this.store.useCode(codeHash, randomId('rtf_', 22));
     const invalid = new OAuthError(
       'invalid_grant',
       'The authorization code is invalid, expired or already used; start the authorization again.',
     );
     if (!used) throw invalid;
     if (!used.firstUse) {
-      // RFC 6749 §4.1.2: a code used twice revokes what its first use issued.
-      if (used.familyId) await this.store.revokeFamily(used.familyId);
+      // RFC 6749 §4.1.2: a code used twice revokes what its first use issued. Marking the code
+      // first means a first use still in flight stores no refresh token afterwards.
+      await this.store.markCodeReplayed(codeHash);
+      await this.store.revokeFamily(used.familyId);
       throw invalid;
     }
     const record = used.code;
     if (record.clientId !== client.id || record.expiresAt.getTime() <= Date.now()) throw invalid;
-    const redirectUri = params['redirect_uri'];
-    if (
-      redirectUri !== undefined
-        ? redirectUri !== record.redirectUri
-        : client.redirectUris.length !== 1
-    ) {
+    // OAuth 2.1 §4.1.3: without redirect_uri, only the client's one registered URI, as it is.
+    const redirectUri =
+      params['redirect_uri'] ??
+      (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
+    if (redirectUri !== record.redirectUri) {
       throw new OAuthError(
         'invalid_grant',
         'redirect_uri does not match the authorization request.',
@@ -306,9 +319,28 @@ export class AuthorizationService {
       throw new OAuthError('invalid_target', 'resource differs from the one authorized.');
     }
     const principal = await this.principalOf(record.tenantId, record.principalId);
-    const familyId = randomId('rtf_', 22);
-    await this.store.linkCodeFamily(record.codeHash, familyId);
-    return this.issue(client, principal, record.scope, record.resource, familyId);
+    const refreshToken = randomId('mrt_', 43);
+    const { token, claims } = await this.tokens.sign({
+      principal,
+      clientId: client.id,
+      scope: record.scope,
+      audience: record.resource,
+    });
+    const saved = await this.store.saveCodeRefreshToken(codeHash, {
+      tokenHash: sha256Hex(refreshToken),
+      familyId: used.familyId,
+      tenantId: principal.tenantId,
+      principalId: principal.id,
+      clientId: client.id,
+      scope: record.scope,
+      resource: record.resource,
+      expiresAt: new Date(Date.now() + this.settings.refreshTtlSeconds * 1000),
+      rotatedAt: null,
+      successor: null,
+      revokedAt: null,
+    });
+    if (!saved) throw invalid;
+    return this.response(token, claims.exp, refreshToken, record.scope);
   }
 
   /**
@@ -345,6 +377,7 @@ export class AuthorizationService {
       });
       const next = this.refreshRecord(record, successor, principal);
       if (await this.store.rotateRefreshToken(tokenHash, claims, next)) {
+        await this.store.touchClient(client.id);
         return this.response(token, claims.exp, successor, scope);
       }
       return this.refresh(client, params);
@@ -383,36 +416,6 @@ export class AuthorizationService {
     });
     await this.store.touchClient(client.id);
     return this.response(token, claims.exp, undefined, scope);
-  }
-
-  private async issue(
-    client: OAuthClient,
-    principal: Principal,
-    scope: string,
-    resource: string,
-    familyId: string,
-  ): Promise<TokenResponse> {
-    const refreshToken = randomId('mrt_', 43);
-    const { token, claims } = await this.tokens.sign({
-      principal,
-      clientId: client.id,
-      scope,
-      audience: resource,
-    });
-    await this.store.saveRefreshToken({
-      tokenHash: sha256Hex(refreshToken),
-      familyId,
-      tenantId: principal.tenantId,
-      principalId: principal.id,
-      clientId: client.id,
-      scope,
-      resource,
-      expiresAt: new Date(Date.now() + this.settings.refreshTtlSeconds * 1000),
-      rotatedAt: null,
-      successor: null,
-      revokedAt: null,
-    });
-    return this.response(token, claims.exp, refreshToken, scope);
   }
 
   private refreshRecord(
@@ -466,13 +469,54 @@ export class AuthorizationService {
       'Client authentication failed: the client is unknown, or its secret is wrong. Register again if it expired.',
     );
     if (!credentials.clientId) throw unknown;
-    const client = await this.store.findClient(credentials.clientId);
+    const client = await this.findClient(credentials.clientId);
     if (!client) throw unknown;
     if (client.secretHash !== null) {
       if (!credentials.secret || !sameHash(sha256Hex(credentials.secret), client.secretHash)) {
         throw unknown;
       }
     }
+    return client;
+  }
+
+  /**
+   * A registered client, or one known by its metadata document: fetched when first seen or stale,
+   * then kept as its cache headers allow.
+   */
+  private async findClient(clientId: string): Promise<OAuthClient | null> {
+    const known = await this.store.findClient(clientId);
+    if (!this.metadataDocuments || !isMetadataDocumentUrl(clientId)) return known;
+    if (known?.fetchedUntil && known.fetchedUntil.getTime() > Date.now()) return known;
+    let fetched: FetchedClientMetadata;
+    try {
+      fetched = await this.metadataDocuments.fetch(new URL(clientId));
+    } catch (error) {
+      if (!(error instanceof ClientMetadataFetchError)) throw error;
+      throw new OAuthError(
+        'invalid_client',
+        `The client metadata document could not be used: ${error.message}`,
+      );
+    }
+    const { registration, ttlSeconds } = parseMetadataDocument(
+      clientId,
+      fetched.document,
+      fetched.maxAgeSeconds,
+    );
+    const client: OAuthClient = {
+      id: clientId,
+      tenantId: null,
+      principalId: null,
+      source: 'metadata',
+      name: registration.name,
+      secretHash: null,
+      authMethod: 'none',
+      applicationType: registration.applicationType,
+      redirectUris: registration.redirectUris,
+      grantTypes: registration.grantTypes,
+      scope: registration.scope,
+      fetchedUntil: new Date(Date.now() + ttlSeconds * 1000),
+    };
+    await this.store.saveMetadataClient(client);
     return client;
   }
 

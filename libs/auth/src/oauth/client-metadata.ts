@@ -98,3 +98,64 @@ export function parseScope(scope: string | undefined, within: string = SCOPES.jo
   }
   return [...new Set(requested)].join(' ');
 }
+
+/** Longest a metadata document is trusted without fetching it again, and shortest. */
+const METADATA_MAX_AGE_SECONDS = 24 * 3600;
+const METADATA_MIN_AGE_SECONDS = 300;
+
+/**
+ * Checks a Client ID Metadata Document: it must name itself (`client_id` equal to its URL), list
+ * valid redirect URIs, and describe a public client, since nothing else could prove a secret.
+ * Returns the registration it amounts to and how long to keep it.
+ */
+export function parseMetadataDocument(
+  url: string,
+  document: unknown,
+  maxAgeSeconds: number | null,
+): { registration: ClientRegistration; ttlSeconds: number } {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    throw new OAuthError('invalid_client', 'The client metadata document is not a JSON object.');
+  }
+  if ((document as { client_id?: unknown }).client_id !== url) {
+    throw new OAuthError(
+      'invalid_client',
+      'The client metadata document must give its own URL as client_id.',
+    );
+  }
+  let registration: ClientRegistration;
+  try {
+    registration = parseRegistration({ token_endpoint_auth_method: 'none', ...document });
+  } catch (error) {
+    if (error instanceof OAuthError) {
+      throw new OAuthError(
+        'invalid_client',
+        `The client metadata document is invalid: ${error.message}`,
+      );
+    }
+    throw error;
+  }
+  if (
+    registration.authMethod !== 'none' ||
+    registration.grantTypes.includes('client_credentials')
+  ) {
+    throw new OAuthError(
+      'invalid_client',
+      'A client known by its metadata document is public: token_endpoint_auth_method must be "none".',
+    );
+  }
+  const ttlSeconds = Math.min(
+    METADATA_MAX_AGE_SECONDS,
+    Math.max(METADATA_MIN_AGE_SECONDS, maxAgeSeconds ?? 3600),
+  );
+  return { registration, ttlSeconds };
+}
+
+/** Whether a client id is a metadata document URL: https with a path (the draft's rule). */
+export function isMetadataDocumentUrl(clientId: string): boolean {
+  try {
+    const url = new URL(clientId);
+    return url.protocol === 'https:' && url.pathname !== '/' && !url.hash && !url.username;
+  } catch {
+    return false;
+  }
+}

@@ -14,24 +14,34 @@ import type {
  */
 export abstract class OAuthStore {
   abstract createClient(client: OAuthClient): Promise<void>;
+  /** Stores or refreshes a client known by its metadata document (its id is the document URL). */
+  abstract saveMetadataClient(client: OAuthClient): Promise<void>;
   abstract findClient(clientId: string): Promise<OAuthClient | null>;
   /** Records that the client was just used, so it does not expire. */
   abstract touchClient(clientId: string): Promise<void>;
-  /** Deletes dynamically registered clients unused since `before`; returns how many. */
+  /**
+   * Deletes clients registered dynamically or by metadata document unused since `before`, with
+   * their grants; returns how many.
+   */
   abstract deleteUnusedClients(before: Date): Promise<number>;
 
   abstract saveCode(code: AuthorizationCodeRecord): Promise<void>;
   /**
-   * Marks a code used and returns it. `firstUse` is false when it had been used before: a replay,
-   * and `familyId` then names the refresh-token family the first use started (or null).
+   * Marks a code used and returns it. On its first use the code takes `familyId`, the refresh-token
+   * family it starts; a later use (`firstUse` false, a replay) returns the first use's family.
    */
   abstract useCode(
     codeHash: string,
-  ): Promise<{ code: AuthorizationCodeRecord; firstUse: boolean; familyId: string | null } | null>;
-  /** Remembers which refresh-token family a code started, so a replay can revoke it. */
-  abstract linkCodeFamily(codeHash: string, familyId: string): Promise<void>;
+    familyId: string,
+  ): Promise<{ code: AuthorizationCodeRecord; firstUse: boolean; familyId: string } | null>;
+  /**
+   * Records that a code was replayed. Waits for a first use that is storing its refresh token, so
+   * a revocation of the family that follows sees that token.
+   */
+  abstract markCodeReplayed(codeHash: string): Promise<void>;
+  /** Stores the refresh token a code's first use issued, unless the code was replayed meanwhile. */
+  abstract saveCodeRefreshToken(codeHash: string, token: RefreshTokenRecord): Promise<boolean>;
 
-  abstract saveRefreshToken(token: RefreshTokenRecord): Promise<void>;
   abstract findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | null>;
   /**
    * In one atomic step: marks the token rotated (remembering the access token it produced) and

@@ -31,6 +31,8 @@ export interface OAuthClient {
   readonly redirectUris: readonly string[];
   readonly grantTypes: readonly GrantType[];
   readonly scope: string;
+  /** For a client known by its metadata document: until when the fetched document is fresh. */
+  readonly fetchedUntil: Date | null;
 }
 
 /** An authorization code as stored: only its hash, bound to everything the request said. */

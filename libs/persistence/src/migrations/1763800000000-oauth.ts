@@ -32,7 +32,7 @@ export class OAuth1763800000000 implements MigrationInterface {
         FOREIGN KEY (tenant_id, principal_id) REFERENCES principals (tenant_id, id) ON DELETE CASCADE
       )`);
     await db.query(
-      `CREATE INDEX oauth_clients_unused ON oauth_clients (last_used_at) WHERE source = 'dynamic'`,
+      `CREATE INDEX oauth_clients_unused ON oauth_clients (last_used_at) WHERE source <> 'admin'`,
     );
     await db.query(`
       CREATE TABLE oauth_codes (
@@ -46,6 +46,7 @@ export class OAuth1763800000000 implements MigrationInterface {
         resource text NOT NULL,
         expires_at timestamptz NOT NULL,
         used_at timestamptz,
+        replayed_at timestamptz,
         family_id text,
         FOREIGN KEY (tenant_id, principal_id) REFERENCES principals (tenant_id, id) ON DELETE CASCADE
       )`);
