@@ -3,10 +3,11 @@ import { Injectable } from '@nestjs/common';
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
+import { AccessTokens } from '#auth';
 import type { AccessGrant } from '#auth';
 import { AppConfig } from '../config/app.config.js';
 import { BearerChallengeError } from './bearer-challenge.error.js';
-import { bearerToken } from './bearer.strategy.js';
+import { bearerToken, bindVerifier } from './bearer.strategy.js';
 
 /** The scopes a route needs (all of them). */
 export const RequireScopes = Reflector.createDecorator<string[]>();
@@ -21,8 +22,14 @@ export class BearerAuthGuard extends AuthGuard('bearer') {
   constructor(
     private readonly reflector: Reflector,
     private readonly config: AppConfig,
+    private readonly tokens: AccessTokens,
   ) {
     super();
+  }
+
+  override canActivate(context: ExecutionContext): Promise<boolean> {
+    bindVerifier(context.switchToHttp().getRequest<IncomingMessage>(), this.tokens);
+    return super.canActivate(context) as Promise<boolean>;
   }
 
   // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- AuthGuard's signature

@@ -74,6 +74,8 @@ export class HttpsClientMetadataSource extends ClientMetadataSource {
         {
           method: 'GET',
           headers: { accept: 'application/json' },
+          // A fresh connection every time: a pooled one would skip the address check below.
+          agent: false,
           lookup: this.lookup,
           ca: this.settings.ca,
           timeout: this.settings.timeoutMs,
