@@ -75,7 +75,7 @@ describe('clients identified by a metadata document', () => {
           res
             .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' })
             .end(JSON.stringify(body));
-        switch (req.url) {
+        switch (req.url ?? '') {
           case '/client.json':
             return json(documentFor('/client.json'));
           case '/impostor.json':
