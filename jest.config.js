@@ -32,6 +32,8 @@ const shared = {
 };
 
 export default {
+  // Also here: Jest reads testTimeout from the root configuration, not from each project.
+  testTimeout: shared.testTimeout,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
     {

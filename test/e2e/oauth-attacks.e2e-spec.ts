@@ -347,9 +347,9 @@ describe('OAuth attacks on an open-mode server', () => {
       const { client_id: clientId } = await registerClient(url);
       for (const redirectUri of [
         'https://evil.example/callback',
-        'http://127.0.0.1:7/other',
-        'http://localhost:7/callback',
-        'http://127.0.0.1:7/callback?next=https://evil.example',
+        'http://127.0.0.1:65529/other',
+        'http://localhost:65529/callback',
+        'http://127.0.0.1:65529/callback?next=https://evil.example',
       ]) {
         const answer = await authorizeRequest(url, clientId, { redirect_uri: redirectUri });
         expect({ redirectUri, status: answer.status }).toEqual({ redirectUri, status: 400 });
@@ -367,12 +367,12 @@ describe('OAuth attacks on an open-mode server', () => {
 
     it('refuses a token request whose redirect_uri differs from the authorization request', async () => {
       const { client_id: clientId } = await registerClient(url, {
-        redirect_uris: [TEST_REDIRECT_URI, 'http://127.0.0.1:7/second'],
+        redirect_uris: [TEST_REDIRECT_URI, 'http://127.0.0.1:65529/second'],
       });
       const { code, pkce } = await authorizeCode(url, clientId);
       expectRefused(
         await exchange(url, clientId, code, pkce.verifier, {
-          redirect_uri: 'http://127.0.0.1:7/second',
+          redirect_uri: 'http://127.0.0.1:65529/second',
         }),
         400,
         'invalid_grant',

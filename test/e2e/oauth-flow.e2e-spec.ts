@@ -173,7 +173,7 @@ describe('the MCP SDK client signing in to a local account, AUTH_MODE=local', ()
     try {
       // The consent page names the client, where it will send the person, and what it may do.
       expect(consent).toContain('Claude Desktop (test)');
-      expect(consent).toContain('127.0.0.1:7');
+      expect(consent).toContain('127.0.0.1:65529');
       expect(consent).toContain('post in them as you');
       const created = await client.callTool({
         name: 'create_channel',

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { signInThroughPages } from './browser-steps.mjs';
 
-/** The loopback callback the test clients register; nothing listens there. */
-export const TEST_REDIRECT_URI = 'http://127.0.0.1:7/callback';
+/** The loopback callback the test clients register; nothing listens there (a port browsers allow). */
+export const TEST_REDIRECT_URI = 'http://127.0.0.1:65529/callback';
 
 export interface TestTokens {
   readonly accessToken: string;
