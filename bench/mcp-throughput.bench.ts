@@ -33,8 +33,10 @@ async function callRate(
   call: ToolCall,
   sessions: number,
 ): Promise<Measured> {
+  // Our API's clients authorize first (one token each); the bare server takes any header.
+  const token = server.authorized ? undefined : 'unused';
   const agents = await Promise.all(
-    Array.from({ length: sessions }, (_, i) => connectAgent(server.url, `bench-${i}`)),
+    Array.from({ length: sessions }, (_, i) => connectAgent(server.url, `bench-${i}`, token)),
   );
   try {
     const serverStart = server.cpuSeconds();

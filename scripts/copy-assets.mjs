@@ -1,8 +1,13 @@
-// Copies files the compiled code reads at run time (bot preset sources) next to it in dist/.
+// Copies files the compiled code reads at run time next to it in dist/: bot preset sources, and
+// the plain-JavaScript test helpers the compiled benchmarks import.
 import { cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const presets = 'libs/bots/src/presets';
-for (const file of readdirSync(presets).filter((name) => name.endsWith('.bot.js'))) {
-  cpSync(join(presets, file), join('dist', presets, file));
+for (const [dir, suffix] of [
+  ['libs/bots/src/presets', '.bot.js'],
+  ['test/support', '.mjs'],
+]) {
+  for (const file of readdirSync(dir).filter((name) => name.endsWith(suffix))) {
+    cpSync(join(dir, file), join('dist', dir, file));
+  }
 }

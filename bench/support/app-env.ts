@@ -1,6 +1,7 @@
 /**
  * The API's settings in every benchmark: production defaults, except that the per-member message
- * rate limit is lifted (a benchmark posts far faster than any agent may) and only errors are logged.
+ * rate limit and the OAuth rate limits are lifted (a benchmark posts and signs clients in far
+ * faster than any agent may) and only errors are logged. Clients authorize in the `open` mode.
  */
 export function benchAppEnv(databaseUrl: string): Record<string, string> {
   return {
@@ -8,5 +9,7 @@ export function benchAppEnv(databaseUrl: string): Record<string, string> {
     LOG_LEVEL: 'error',
     MESSAGE_RATE_PER_MINUTE: '1000000',
     MESSAGE_RATE_BURST: '1000000',
+    OAUTH_RATE_PER_MINUTE: '1000000',
+    OAUTH_RATE_BURST: '1000000',
   };
 }

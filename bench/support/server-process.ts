@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 /** A server under test, running in a process of its own. */
 export interface ServerProcess {
   readonly url: string;
+  /** Whether MCP requests need an access token (our API does; the bare SDK server does not). */
+  readonly authorized: boolean;
   /** The child's pid, e.g. to attach a profiler. */
   readonly pid: number;
   /** CPU seconds the server has used so far (user + system); NaN where /proc is missing. */
@@ -41,7 +43,13 @@ export async function startServerProcess(
     );
   });
   const pid = child.pid ?? 0;
-  return { url, pid, cpuSeconds: () => processCpuSeconds(pid), stop: () => stopChild(child) };
+  return {
+    url,
+    authorized: entry === 'app-server',
+    pid,
+    cpuSeconds: () => processCpuSeconds(pid),
+    stop: () => stopChild(child),
+  };
 }
 
 /** utime + stime of a Linux process, fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 1/100 s. */

@@ -15,18 +15,22 @@ class CountingSessionStore extends SessionStore {
     return Promise.resolve(id);
   }
 
-  find(sessionId: string): Promise<Principal | null> {
+  find(tenantId: TenantId, sessionId: string): Promise<Principal | null> {
     this.finds += 1;
-    return Promise.resolve(this.sessions.get(sessionId) ?? null);
+    const principal = this.sessions.get(sessionId);
+    return Promise.resolve(principal?.tenantId === tenantId ? principal : null);
   }
 
-  close(sessionId: string): Promise<boolean> {
-    return Promise.resolve(this.sessions.delete(sessionId));
+  close(tenantId: TenantId, sessionId: string): Promise<boolean> {
+    const principal = this.sessions.get(sessionId);
+    return Promise.resolve(principal?.tenantId === tenantId && this.sessions.delete(sessionId));
   }
 }
 
+const tenant = 't' as TenantId;
+
 const principal: Principal = {
-  tenantId: 't' as TenantId,
+  tenantId: tenant,
   id: 'p' as PrincipalId,
   kind: 'anonymous',
 };
@@ -37,11 +41,11 @@ describe('CachingSessionStore', () => {
     const inner = new CountingSessionStore();
     const store = new CachingSessionStore(inner, 1000, 10, () => now);
     const id = await store.open(principal);
-    expect(await store.find(id)).toEqual(principal);
-    expect(await store.find(id)).toEqual(principal);
+    expect(await store.find(tenant, id)).toEqual(principal);
+    expect(await store.find(tenant, id)).toEqual(principal);
     expect(inner.finds).toBe(1);
     now = 1001;
-    expect(await store.find(id)).toEqual(principal);
+    expect(await store.find(tenant, id)).toEqual(principal);
     expect(inner.finds).toBe(2);
   });
 
@@ -49,10 +53,10 @@ describe('CachingSessionStore', () => {
     const inner = new CountingSessionStore();
     const store = new CachingSessionStore(inner);
     const id = await store.open(principal);
-    await store.find(id);
-    expect(await store.close(id)).toBe(true);
-    expect(await store.find(id)).toBeNull();
-    expect(await store.find(id)).toBeNull();
+    await store.find(tenant, id);
+    expect(await store.close(tenant, id)).toBe(true);
+    expect(await store.find(tenant, id)).toBeNull();
+    expect(await store.find(tenant, id)).toBeNull();
     expect(inner.finds).toBe(3);
   });
 });

@@ -1,3 +1,4 @@
+import type { TenantId } from '#core';
 import type { Principal } from './principal.js';
 import { SessionStore } from './session.store.js';
 
@@ -22,13 +23,14 @@ export class CachingSessionStore extends SessionStore {
     return this.inner.open(principal);
   }
 
-  async find(sessionId: string): Promise<Principal | null> {
-    const hit = this.cache.get(sessionId);
+  async find(tenantId: TenantId, sessionId: string): Promise<Principal | null> {
+    const key = `${tenantId}/${sessionId}`;
+    const hit = this.cache.get(key);
     if (hit && hit.until > this.now()) return hit.principal;
-    this.cache.delete(sessionId);
-    const principal = await this.inner.find(sessionId);
+    this.cache.delete(key);
+    const principal = await this.inner.find(tenantId, sessionId);
     if (principal) {
-      this.cache.set(sessionId, { principal, until: this.now() + this.ttlMs });
+      this.cache.set(key, { principal, until: this.now() + this.ttlMs });
       if (this.cache.size > this.capacity) {
         const oldest = this.cache.keys().next().value;
         if (oldest !== undefined) this.cache.delete(oldest);
@@ -37,8 +39,8 @@ export class CachingSessionStore extends SessionStore {
     return principal;
   }
 
-  close(sessionId: string): Promise<boolean> {
-    this.cache.delete(sessionId);
-    return this.inner.close(sessionId);
+  close(tenantId: TenantId, sessionId: string): Promise<boolean> {
+    this.cache.delete(`${tenantId}/${sessionId}`);
+    return this.inner.close(tenantId, sessionId);
   }
 }

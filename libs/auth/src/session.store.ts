@@ -9,10 +9,10 @@ import type { Principal, PrincipalKind } from './principal.js';
 export abstract class SessionStore {
   /** Records a new session of `principal` and returns its id. */
   abstract open(principal: Principal): Promise<string>;
-  /** The principal of a live session, or null when the id is unknown or was closed. */
-  abstract find(sessionId: string): Promise<Principal | null>;
-  /** Ends a session; false when it was not open. */
-  abstract close(sessionId: string): Promise<boolean>;
+  /** The principal of a live session of the tenant, or null (unknown, closed, another tenant's). */
+  abstract find(tenantId: TenantId, sessionId: string): Promise<Principal | null>;
+  /** Ends a session of the tenant; false when it was not open. */
+  abstract close(tenantId: TenantId, sessionId: string): Promise<boolean>;
 }
 
 /** Principals: who authorised a client, within a tenant. */

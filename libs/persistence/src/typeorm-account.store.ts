@@ -33,7 +33,8 @@ export class TypeOrmAccountStore extends AccountStore {
   ): Promise<Principal | null> {
     const id = randomId('prn_', 22) as PrincipalId;
     // One statement: the principal exists only if its account does.
-    const rows = await this.database.rows(
+    const rows = await this.database.tenantRows(
+      tenantId,
       `WITH principal AS (
          INSERT INTO principals (tenant_id, id, kind)
          SELECT $1, $2, 'user' WHERE NOT EXISTS (SELECT 1 FROM accounts WHERE lower(username) = lower($3))

@@ -249,9 +249,10 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
     const sessions = new TypeOrmSessionStore(database);
     const principal = await principals.create(tenant, 'anonymous');
     const sessionId = await sessions.open(principal);
-    expect(await sessions.find(sessionId)).toEqual(principal);
-    expect(await sessions.find('unknown')).toBeNull();
-    expect(await sessions.close(sessionId)).toBe(true);
-    expect(await sessions.find(sessionId)).toBeNull();
+    expect(await sessions.find(tenant, sessionId)).toEqual(principal);
+    expect(await sessions.find(tenant, 'unknown')).toBeNull();
+    expect(await sessions.find('ten_other' as TenantId, sessionId)).toBeNull();
+    expect(await sessions.close(tenant, sessionId)).toBe(true);
+    expect(await sessions.find(tenant, sessionId)).toBeNull();
   });
 });

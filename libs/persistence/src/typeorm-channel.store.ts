@@ -16,7 +16,7 @@ import type {
   Seat,
   Slot,
 } from '#channels';
-import type { DataSource, EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { Database } from './database.js';
 import { BotEntity, ChannelEventEntity, MessageEntity, SlotEntity } from './entities/index.js';
 import { jsonb } from './entities/json.js';
@@ -72,22 +72,24 @@ const MESSAGE_COLUMNS = 'channel_id, id, sender, kind, body, to_slot, created_at
 
 /**
  * ChannelStore on TypeORM and PostgreSQL (or PGlite). Each method is one transaction, or one
- * statement where a single statement can do the whole job (the hot path of posting a message).
+ * statement where a single statement can do the whole job (the hot path of posting a message),
+ * always with the tenant set for row-level security as well as named in every WHERE clause.
  * Per-channel counters on the channel row allocate message ids and event numbers; updating that
  * row also serialises concurrent writers of one channel.
  */
 export class TypeOrmChannelStore extends ChannelStore {
-  private readonly db: DataSource;
-  private readonly sql: Sql;
-
-  constructor(database: Database) {
+  constructor(private readonly database: Database) {
     super();
-    this.db = database.dataSource;
-    this.sql = (text, params) => database.rows(text, params);
+  }
+
+  /** Statements for one tenant, each in its own transaction with the tenant set for RLS. */
+  private sql(tenantId: TenantId): Sql {
+    return <T>(text: string, params: readonly unknown[] = []) =>
+      this.database.tenantRows<T>(tenantId, text, params);
   }
 
   async countChannels(tenantId: TenantId): Promise<number> {
-    const [row] = await this.sql<{ n: number }>(
+    const [row] = await this.sql(tenantId)<{ n: number }>(
       'SELECT count(*)::int AS n FROM channels WHERE tenant_id = $1',
       [tenantId],
     );
@@ -98,7 +100,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     tenantId: TenantId,
     draft: ChannelDraft,
   ): Promise<{ channel: Channel; lastEventSeq: number }> {
-    return this.db.transaction(async (em) => {
+    return this.database.tenantTransaction(tenantId, async (em) => {
       await em.query(
         `INSERT INTO channels (tenant_id, id, name, created_by, last_msg_id, last_event_seq, active_bots)
          VALUES ($1, $2, $3, $4, 0, $5, $6)`,
@@ -161,14 +163,14 @@ export class TypeOrmChannelStore extends ChannelStore {
   }
 
   findChannel(tenantId: TenantId, channelId: ChannelId): Promise<Channel | null> {
-    return readChannel(this.sql, tenantId, channelId);
+    return readChannel(this.sql(tenantId), tenantId, channelId);
   }
 
   async findChannelWithBots(
     tenantId: TenantId,
     channelId: ChannelId,
   ): Promise<{ channel: Channel; bots: BotSummary[] } | null> {
-    const [row] = await this.sql<
+    const [row] = await this.sql(tenantId)<
       ChannelRow & { slots: SlotRow[]; bots: (BotSummaryRow & { created_at: string })[] }
     >(
       `${CHANNEL_WITH_SLOTS},
@@ -188,7 +190,7 @@ export class TypeOrmChannelStore extends ChannelStore {
   }
 
   async listBots(tenantId: TenantId, channelId: ChannelId): Promise<BotSummary[]> {
-    const rows = await this.sql<BotSummaryRow>(
+    const rows = await this.sql(tenantId)<BotSummaryRow>(
       `SELECT ${BOT_SUMMARY_COLUMNS} FROM bots
        WHERE tenant_id = $1 AND channel_id = $2 AND removed_at IS NULL ORDER BY slot_id`,
       [tenantId, channelId],
@@ -197,7 +199,9 @@ export class TypeOrmChannelStore extends ChannelStore {
   }
 
   async findBot(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<BotRecord | null> {
-    const [row] = await this.sql<BotSummaryRow & { code: string; state: Record<string, unknown> }>(
+    const [row] = await this.sql(tenantId)<
+      BotSummaryRow & { code: string; state: Record<string, unknown> }
+    >(
       `SELECT ${BOT_SUMMARY_COLUMNS}, code, state FROM bots
        WHERE tenant_id = $1 AND channel_id = $2 AND bot_id = $3 AND removed_at IS NULL`,
       [tenantId, channelId, botId],
@@ -211,7 +215,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     principalId: PrincipalId,
     tokenHash: string,
   ): Promise<{ seat: Seat; eventSeq: number } | null> {
-    return this.db.transaction(async (em) => {
+    return this.database.tenantTransaction(tenantId, async (em) => {
       const [row] = await em.query<SlotRow[]>(
         `WITH filled AS (
            UPDATE slots SET principal_id = $3, member_token_hash = $4, invite_hash = NULL, filled_at = now()
@@ -238,7 +242,7 @@ export class TypeOrmChannelStore extends ChannelStore {
   }
 
   async findSeatByToken(tenantId: TenantId, tokenHash: string): Promise<Seat | null> {
-    const [row] = await this.sql<SlotRow>(
+    const [row] = await this.sql(tenantId)<SlotRow>(
       `SELECT ${SLOT_COLUMNS} FROM slots WHERE tenant_id = $1 AND member_token_hash = $2`,
       [tenantId, tokenHash],
     );
@@ -251,7 +255,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     slotId: SlotId,
     principalId: PrincipalId,
   ): Promise<void> {
-    await this.sql(
+    await this.sql(tenantId)(
       'UPDATE slots SET principal_id = $4 WHERE tenant_id = $1 AND channel_id = $2 AND slot_id = $3',
       [tenantId, channelId, slotId, principalId],
     );
@@ -262,7 +266,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     channelId: ChannelId,
     principalId: PrincipalId,
   ): Promise<Slot[]> {
-    const rows = await this.sql<SlotRow>(
+    const rows = await this.sql(tenantId)<SlotRow>(
       `SELECT ${SLOT_COLUMNS} FROM slots
        WHERE tenant_id = $1 AND channel_id = $2 AND principal_id = $3 ORDER BY position`,
       [tenantId, channelId, principalId],
@@ -277,7 +281,9 @@ export class TypeOrmChannelStore extends ChannelStore {
   ): Promise<{ message: Message; eventSeq: number | null; botsBehind: BotId[] }> {
     // One statement, so one round trip: allocate the id (locking the channel row), insert the
     // message, and record the bot event when the channel has bots.
-    const [row] = await this.sql<MessageRow & { event_seq: number | null; bots_behind: BotId[] }>(
+    const [row] = await this.sql(tenantId)<
+      MessageRow & { event_seq: number | null; bots_behind: BotId[] }
+    >(
       `WITH c AS (
          UPDATE channels
          SET last_msg_id = last_msg_id + 1,
@@ -310,7 +316,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     channelId: ChannelId,
     event: ChannelEventDraft,
   ): Promise<number> {
-    const seq = await appendEvent(this.sql, tenantId, channelId, event, false);
+    const seq = await appendEvent(this.sql(tenantId), tenantId, channelId, event, false);
     if (seq === null) throw new Error('the channel for the event does not exist');
     return seq;
   }
@@ -322,7 +328,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     cursor: number,
     limit: number,
   ): Promise<Message[]> {
-    const rows = await this.sql<MessageRow>(
+    const rows = await this.sql(tenantId)<MessageRow>(
       `SELECT ${MESSAGE_COLUMNS} FROM messages
        WHERE tenant_id = $1 AND channel_id = $2 AND id > $3 AND (to_slot IS NULL OR to_slot = $4)
        ORDER BY id LIMIT $5`,
@@ -336,7 +342,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     principalId: PrincipalId,
     limit: number,
   ): Promise<ChannelSummary[]> {
-    const channels = await this.sql<ChannelRow>(
+    const channels = await this.sql(tenantId)<ChannelRow>(
       `SELECT c.tenant_id, c.id, c.name, c.created_by, c.created_at, c.last_msg_id FROM channels c
        WHERE c.tenant_id = $1 AND (c.created_by = $2 OR EXISTS (
          SELECT 1 FROM slots s WHERE s.tenant_id = c.tenant_id AND s.channel_id = c.id AND s.principal_id = $2))
@@ -345,11 +351,11 @@ export class TypeOrmChannelStore extends ChannelStore {
     );
     if (channels.length === 0) return [];
     const ids = channels.map((c) => c.id);
-    const slots = await this.sql<SlotRow>(
+    const slots = await this.sql(tenantId)<SlotRow>(
       `SELECT ${SLOT_COLUMNS} FROM slots WHERE tenant_id = $1 AND channel_id = ANY($2) ORDER BY position`,
       [tenantId, ids],
     );
-    const bots = await this.sql<{ channel_id: string; bot_id: string }>(
+    const bots = await this.sql(tenantId)<{ channel_id: string; bot_id: string }>(
       `SELECT channel_id, bot_id FROM bots
        WHERE tenant_id = $1 AND channel_id = ANY($2) AND removed_at IS NULL ORDER BY slot_id`,
       [tenantId, ids],
@@ -370,7 +376,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     updates: readonly ChannelUpdate[],
     notice: MessageDraft,
   ): Promise<Channel> {
-    return this.db.transaction(async (em) => {
+    return this.database.tenantTransaction(tenantId, async (em) => {
       for (const update of updates) {
         switch (update.type) {
           case 'rename':
@@ -423,7 +429,7 @@ export class TypeOrmChannelStore extends ChannelStore {
     afterSeq: number,
     limit: number,
   ): Promise<PendingEvent[]> {
-    const rows = await this.sql<
+    const rows = await this.sql(tenantId)<
       Omit<MessageRow, 'id' | 'channel_id' | 'created_at'> & {
         seq: number;
         type: ChannelEvent['type'];
@@ -465,7 +471,7 @@ export class TypeOrmChannelStore extends ChannelStore {
   }
 
   async botsWithPendingEvents(): Promise<{ tenantId: TenantId; channelId: ChannelId }[]> {
-    const rows = await this.sql<{ tenant_id: string; channel_id: string }>(
+    const rows = await this.database.acrossTenants<{ tenant_id: string; channel_id: string }>(
       `SELECT DISTINCT b.tenant_id, b.channel_id FROM bots b
        JOIN channels c ON c.tenant_id = b.tenant_id AND c.id = b.channel_id
        WHERE b.removed_at IS NULL AND b.last_event_seq < c.last_event_seq`,
@@ -494,7 +500,7 @@ export class TypeOrmChannelStore extends ChannelStore {
         to_slot: m.toSlot,
       })),
     );
-    const [row] = await this.sql<{ advanced: number }>(
+    const [row] = await this.sql(tenantId)<{ advanced: number }>(
       `WITH b AS (
          UPDATE bots
          SET last_event_seq = $4,

@@ -299,7 +299,8 @@ export class TypeOrmOAuthStore extends OAuthStore {
     principalId: PrincipalId,
     clientId: string,
   ): Promise<string | null> {
-    const [row] = await this.database.rows<{ scope: string }>(
+    const [row] = await this.database.tenantRows<{ scope: string }>(
+      tenantId,
       `SELECT scope FROM oauth_consents WHERE tenant_id = $1 AND principal_id = $2 AND client_id = $3`,
       [tenantId, principalId, clientId],
     );
@@ -312,7 +313,8 @@ export class TypeOrmOAuthStore extends OAuthStore {
     clientId: string,
     scope: string,
   ): Promise<void> {
-    await this.database.rows(
+    await this.database.tenantRows(
+      tenantId,
       `INSERT INTO oauth_consents (tenant_id, principal_id, client_id, scope) VALUES ($1, $2, $3, $4)
        ON CONFLICT (tenant_id, principal_id, client_id) DO UPDATE SET scope = EXCLUDED.scope, created_at = now()`,
       [tenantId, principalId, clientId, scope],

@@ -87,8 +87,11 @@ export class McpHttpHandler {
     if (!sessionId) {
       sendJsonRpcError(res, 400, -32000, 'Mcp-Session-Id header is required to end a session.');
     } else if (
-      !samePrincipal(await this.sessions.find(sessionId), grant.principal) ||
-      !(await this.sessions.close(sessionId))
+      !samePrincipal(
+        await this.sessions.find(grant.principal.tenantId, sessionId),
+        grant.principal,
+      ) ||
+      !(await this.sessions.close(grant.principal.tenantId, sessionId))
     ) {
       sendJsonRpcError(res, 404, -32001, 'Session not found.');
     } else {
@@ -118,7 +121,12 @@ export class McpHttpHandler {
       return principal;
     }
     const sessionId = header(req, 'mcp-session-id');
-    if (sessionId && !samePrincipal(await this.sessions.find(sessionId), principal)) return null;
+    if (
+      sessionId &&
+      !samePrincipal(await this.sessions.find(principal.tenantId, sessionId), principal)
+    ) {
+      return null;
+    }
     return principal;
   }
 }
