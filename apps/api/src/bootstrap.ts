@@ -2,7 +2,10 @@ import { Logger } from '@nestjs/common';
 import type { INestApplication, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { randomBytes } from 'node:crypto';
+import cookieSession from 'cookie-session';
 import express from 'express';
+import { OAuthStore } from '#auth';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app.config.js';
 import { sendOAuthError } from './oauth/oauth-error.filter.js';
@@ -30,8 +33,37 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.use(['/oauth', '/token'], express.urlencoded({ extended: false, limit: OAUTH_BODY_LIMIT }));
   app.use(['/oauth', '/token', '/register'], express.json({ limit: OAUTH_BODY_LIMIT }));
   app.use(['/oauth', '/token', '/register'], oauthBodyError);
+  if (config.authMode === 'oidc') app.use('/oauth', upstreamSignInCookie(app, config));
   app.enableShutdownHooks();
   return app;
+}
+
+/**
+ * The signed cookie the upstream sign-in keeps its round trip in (the client's request, the PKCE
+ * verifier): only under /oauth, HttpOnly, SameSite=Lax (the provider's redirect back is a top-level
+ * navigation), Secure on https, ten minutes.
+ */
+function upstreamSignInCookie(app: INestApplication, config: AppConfig): express.RequestHandler {
+  let handler: Promise<express.RequestHandler> | null = null;
+  return (req, res, next) => {
+    handler ??= app
+      .get(OAuthStore)
+      .serverSecret('signin-cookie', () => randomBytes(32).toString('base64url'))
+      .then((key) =>
+        cookieSession({
+          name: 'mp_signin',
+          keys: [key],
+          path: '/oauth',
+          httpOnly: true,
+          sameSite: 'lax',
+          // Behind a TLS-terminating proxy the request is known to be https only when the proxy is
+          // trusted (TRUST_PROXY); without that, the cookie cannot be marked Secure.
+          secure: config.publicUrl.startsWith('https:') && config.trustProxyHops > 0,
+          maxAge: 10 * 60 * 1000,
+        }),
+      );
+    handler.then((run) => run(req, res, next), next);
+  };
 }
 
 /** A body the OAuth parsers could not read gets the RFC 6749 error shape, like every OAuth error. */

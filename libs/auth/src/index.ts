@@ -29,6 +29,12 @@ export type {
   TokenResponse,
 } from './oauth/oauth.types.js';
 export { PasswordHasher } from './oauth/password-hasher.js';
-export { AccountService, MIN_PASSWORD_LENGTH } from './accounts/account.service.js';
+export {
+  AccountService,
+  MIN_PASSWORD_LENGTH,
+  UpstreamIdentityError,
+} from './accounts/account.service.js';
+export { displayNameOf, tenantOf } from './accounts/oidc-identity.js';
+export type { TenantMapping, UpstreamClaims } from './accounts/oidc-identity.js';
 export { AccountStore } from './accounts/account.store.js';
 export type { AccountRecord } from './accounts/account.store.js';

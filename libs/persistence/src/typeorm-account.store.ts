@@ -71,4 +71,41 @@ export class TypeOrmAccountStore extends AccountStore {
       passwordHash: row.password_hash,
     };
   }
+
+  async findExternalIdentity(issuer: string, subject: string): Promise<Principal | null> {
+    const [row] = await this.database.rows<{ tenant_id: string; principal_id: string }>(
+      'SELECT tenant_id, principal_id FROM external_identities WHERE issuer = $1 AND subject = $2',
+      [issuer, subject],
+    );
+    return row
+      ? { tenantId: row.tenant_id as TenantId, id: row.principal_id as PrincipalId, kind: 'user' }
+      : null;
+  }
+
+  async linkExternalIdentity(
+    tenantId: TenantId,
+    issuer: string,
+    subject: string,
+    displayName: string,
+  ): Promise<Principal> {
+    const id = randomId('prn_', 22) as PrincipalId;
+    // One statement: the principal exists only if the link does; a concurrent first sign-in of
+    // the same person links once, and the loser reads the winner's principal.
+    await this.database.tenantRows(
+      tenantId,
+      `WITH principal AS (
+         INSERT INTO principals (tenant_id, id, kind)
+         SELECT $1, $2, 'user'
+         WHERE NOT EXISTS (SELECT 1 FROM external_identities WHERE issuer = $3 AND subject = $4)
+         RETURNING tenant_id, id
+       )
+       INSERT INTO external_identities (issuer, subject, tenant_id, principal_id, display_name)
+       SELECT $3, $4, tenant_id, id, $5 FROM principal
+       ON CONFLICT DO NOTHING`,
+      [tenantId, id, issuer, subject, displayName.slice(0, 200)],
+    );
+    const linked = await this.findExternalIdentity(issuer, subject);
+    if (!linked) throw new Error('the external identity could not be linked');
+    return linked;
+  }
 }

@@ -51,7 +51,9 @@ describe('AUTH_MODE', () => {
   it('refuses to start on another address until a mode is chosen, naming the setting', () => {
     expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(ConfigError);
     expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/AUTH_MODE: must be set/);
-    expect(() => loadConfig({ AUTH_MODE: 'none' })).toThrow(/AUTH_MODE: must be "open" or "local"/);
+    expect(() => loadConfig({ AUTH_MODE: 'none' })).toThrow(
+      /AUTH_MODE: must be "open", "local" or "oidc"/,
+    );
   });
 
   it('binds tokens to the canonical MCP URL and accepts the server’s other forms', () => {
@@ -62,5 +64,41 @@ describe('AUTH_MODE', () => {
       'https://mp.example.com',
       'https://mp.example.com/api/v1',
     ]);
+  });
+});
+
+describe('AUTH_MODE=oidc', () => {
+  const oidc = {
+    AUTH_MODE: 'oidc',
+    OIDC_ISSUER_URL: 'https://login.example.com',
+    OIDC_CLIENT_ID: 'multiplayer',
+    OIDC_TENANT_DOMAINS: 'acme.example = ten_acme, beta.example=ten_beta',
+  };
+
+  it('reads the provider and the tenant mapping', () => {
+    const config = loadConfig(oidc);
+    expect(config.oidc).toMatchObject({
+      issuer: 'https://login.example.com',
+      clientId: 'multiplayer',
+      scopes: 'openid email profile',
+      tenantClaim: null,
+      allowInsecureHttp: false,
+    });
+    expect([...(config.oidc?.tenantDomains ?? [])]).toEqual([
+      ['acme.example', 'ten_acme'],
+      ['beta.example', 'ten_beta'],
+    ]);
+  });
+
+  it('names what is missing or malformed', () => {
+    expect(() => loadConfig({ ...oidc, OIDC_CLIENT_ID: '' })).toThrow(
+      /OIDC_CLIENT_ID: required when AUTH_MODE is "oidc"/,
+    );
+    expect(() => loadConfig({ ...oidc, OIDC_TENANT_DOMAINS: '' })).toThrow(
+      /OIDC_TENANT_CLAIM or OIDC_TENANT_DOMAINS/,
+    );
+    expect(() => loadConfig({ ...oidc, OIDC_TENANT_DOMAINS: 'acme' })).toThrow(
+      /OIDC_TENANT_DOMAINS: must be a comma-separated list/,
+    );
   });
 });

@@ -25,7 +25,24 @@ const environment = z.object({
   MESSAGE_RATE_PER_MINUTE: int(1, 1_000_000, 120),
   MESSAGE_RATE_BURST: int(1, 1_000_000, 30),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
-  AUTH_MODE: z.enum(['open', 'local'], { error: 'must be "open" or "local"' }).optional(),
+  AUTH_MODE: z
+    .enum(['open', 'local', 'oidc'], { error: 'must be "open", "local" or "oidc"' })
+    .optional(),
+  OIDC_ISSUER_URL: z.url({ error: 'must be the provider’s issuer URL' }).optional(),
+  OIDC_CLIENT_ID: z.string().optional(),
+  OIDC_CLIENT_SECRET: z.string().optional(),
+  OIDC_SCOPES: z.string().default('openid email profile'),
+  OIDC_TENANT_CLAIM: z.string().optional(),
+  OIDC_TENANT_DOMAINS: z
+    .string()
+    .regex(
+      /^\s*[a-z0-9.-]+\s*=\s*[A-Za-z0-9_-]+\s*(,\s*[a-z0-9.-]+\s*=\s*[A-Za-z0-9_-]+\s*)*$/,
+      'must be a comma-separated list of domain=tenant_id',
+    )
+    .optional(),
+  OIDC_ALLOW_INSECURE_HTTP: z
+    .enum(['true', 'false'], { error: 'must be "true" or "false"' })
+    .default('false'),
   ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400, 3_600),
   REFRESH_TOKEN_TTL_DAYS: int(1, 365, 30),
   REFRESH_GRACE_SECONDS: int(0, 300, 30),
@@ -67,7 +84,9 @@ export class AppConfig {
    * How people sign in at the authorize step (DESIGN §8): `open` approves every grant for a fresh
    * anonymous principal (demos, and the default on loopback only); `local` uses accounts.
    */
-  readonly authMode: 'open' | 'local';
+  readonly authMode: 'open' | 'local' | 'oidc';
+  /** The upstream OpenID Connect provider, when AUTH_MODE=oidc. */
+  readonly oidc: OidcSettings | null;
   readonly accessTokenTtlSeconds: number;
   readonly refreshTokenTtlSeconds: number;
   readonly refreshGraceSeconds: number;
@@ -105,10 +124,11 @@ export class AppConfig {
     const authMode = values.AUTH_MODE ?? (LOOPBACK_HOSTS.has(values.HOST) ? 'open' : undefined);
     if (!authMode) {
       throw new ConfigError(
-        `Invalid configuration:\n  AUTH_MODE: must be set when HOST (${values.HOST}) is not a loopback address; choose "local" (accounts), or "open" to let anyone in.`,
+        `Invalid configuration:\n  AUTH_MODE: must be set when HOST (${values.HOST}) is not a loopback address; choose "local" (accounts), "oidc" (an upstream provider), or "open" to let anyone in.`,
       );
     }
     this.authMode = authMode;
+    this.oidc = authMode === 'oidc' ? oidcSettings(values) : null;
     this.accessTokenTtlSeconds = values.ACCESS_TOKEN_TTL_SECONDS;
     this.refreshTokenTtlSeconds = values.REFRESH_TOKEN_TTL_DAYS * DAY_SECONDS;
     this.refreshGraceSeconds = values.REFRESH_GRACE_SECONDS;
@@ -134,6 +154,48 @@ export class AppConfig {
 }
 
 const DAY_SECONDS = 86_400;
+
+/** The upstream provider people sign in with when AUTH_MODE=oidc. */
+export interface OidcSettings {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string | undefined;
+  readonly scopes: string;
+  /** A claim naming the tenant, checked first. */
+  readonly tenantClaim: string | null;
+  /** Verified email domains and their tenants. */
+  readonly tenantDomains: ReadonlyMap<string, string>;
+  /** Tests only: talk to a provider over plain http. */
+  readonly allowInsecureHttp: boolean;
+}
+
+function oidcSettings(values: z.infer<typeof environment>): OidcSettings {
+  const missing = (['OIDC_ISSUER_URL', 'OIDC_CLIENT_ID'] as const).filter((name) => !values[name]);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `Invalid configuration:\n  ${missing.map((name) => `${name}: required when AUTH_MODE is "oidc"`).join('\n  ')}`,
+    );
+  }
+  const domains = new Map<string, string>();
+  for (const pair of (values.OIDC_TENANT_DOMAINS ?? '').split(',').filter((p) => p.trim())) {
+    const [domain = '', tenant = ''] = pair.split('=').map((part) => part.trim());
+    domains.set(domain.toLowerCase(), tenant);
+  }
+  if (!values.OIDC_TENANT_CLAIM && domains.size === 0) {
+    throw new ConfigError(
+      'Invalid configuration:\n  OIDC_TENANT_CLAIM or OIDC_TENANT_DOMAINS: one is required to place people in tenants',
+    );
+  }
+  return {
+    issuer: values.OIDC_ISSUER_URL ?? '',
+    clientId: values.OIDC_CLIENT_ID ?? '',
+    clientSecret: values.OIDC_CLIENT_SECRET,
+    scopes: values.OIDC_SCOPES,
+    tenantClaim: values.OIDC_TENANT_CLAIM ?? null,
+    tenantDomains: domains,
+    allowInsecureHttp: values.OIDC_ALLOW_INSECURE_HTTP === 'true',
+  };
+}
 
 /** A setting that cannot be used; the message names the variable and what it must be. */
 export class ConfigError extends Error {}

@@ -1,5 +1,15 @@
-import { Body, Controller, Get, Logger, Post, Query, Res, UseGuards } from '@nestjs/common';
-import type { Response } from 'express';
+import {
+  Controller,
+  Get,
+  Inject,
+  Logger,
+  Optional,
+  Post,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
 import {
   AccountService,
   AuthorizationService,
@@ -8,6 +18,7 @@ import {
   OAuthError,
   OAuthStore,
   PrincipalStore,
+  UpstreamIdentityError,
 } from '#auth';
 import type { AuthorizeRequest, Principal } from '#auth';
 import type { PrincipalId, TenantId } from '#core';
@@ -17,6 +28,7 @@ import { OAuthRateLimitGuard, RateLimitGroup } from './oauth-rate-limit.guard.js
 import { consentPage, errorPage, loginPage } from './pages.js';
 import type { ClientSummary } from './pages.js';
 import { FormSealer } from './sealed-form.js';
+import { UpstreamOidc } from './upstream-oidc.js';
 
 /** How long a login or consent page stays usable. */
 const PAGE_TTL_SECONDS = 600;
@@ -35,13 +47,17 @@ const REQUEST_PARAMS = [
 
 type Params = Readonly<Record<string, string | undefined>>;
 
-/** What a step answers: a redirect (to the client) or a page (to the person). */
-type Reply = { redirect: string } | { status: number; html: string };
+/**
+ * What a step answers: a redirect (to the client), a page (to the person), or a trip to the
+ * upstream identity provider carrying the client's request.
+ */
+type Reply = { redirect: string } | { status: number; html: string } | { upstream: Params };
 
 /**
  * The authorization endpoint (RFC 6749 §3.1) and the pages behind it. In the `open` mode every
  * valid request is approved for a fresh anonymous principal; in the `local` mode the person signs
- * in, then consents once per client (remembered). Errors the client can handle go back to it on
+ * in with a password, in the `oidc` mode at the upstream provider; then they consent once per
+ * client (remembered). Errors the client can handle go back to it on
  * its redirect URI; others are shown to the person.
  */
 @Controller('oauth')
@@ -56,30 +72,43 @@ export class AuthorizeController {
     private readonly accounts: AccountService,
     private readonly store: OAuthStore,
     private readonly sealer: FormSealer,
+    @Optional() @Inject(UpstreamOidc) private readonly oidc: UpstreamOidc | null,
   ) {}
 
   @Get('authorize')
   @RateLimitGroup('authorize')
-  authorizeByGet(@Query() query: unknown, @Res() res: Response): Promise<void> {
-    return this.answer(res, () => this.authorize(query));
+  authorizeByGet(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.answer(req, res, () => this.authorize(req.query));
   }
 
   @Post('authorize')
   @RateLimitGroup('authorize')
-  authorizeByPost(@Body() body: unknown, @Res() res: Response): Promise<void> {
-    return this.answer(res, () => this.authorize(body));
+  authorizeByPost(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.answer(req, res, () => this.authorize(req.body));
   }
 
   @Post('login')
   @RateLimitGroup('authorize')
-  login(@Body() body: unknown, @Res() res: Response): Promise<void> {
-    return this.answer(res, () => this.signIn(body));
+  login(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.answer(req, res, () => this.signIn(req.body));
   }
 
   @Post('consent')
   @RateLimitGroup('authorize')
-  consent(@Body() body: unknown, @Res() res: Response): Promise<void> {
-    return this.answer(res, () => this.decide(body));
+  consent(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.answer(req, res, () => this.decide(req.body));
+  }
+
+  /** The upstream identity provider sends the person back here (AUTH_MODE=oidc). */
+  @Get('oidc/callback')
+  @RateLimitGroup('authorize')
+  upstreamCallback(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.answer(req, res, async () => {
+      if (!this.oidc) throw new OAuthError('invalid_request', 'Upstream sign-in is not enabled.');
+      const { principal, displayName, params } = await this.oidc.finish(req, res);
+      const request = await this.authorization.checkAuthorizeRequest(params);
+      return this.consentOrApprove(request, params, principal, displayName);
+    });
   }
 
   private async authorize(source: unknown): Promise<Reply> {
@@ -90,6 +119,7 @@ export class AuthorizeController {
       const principal: Principal = await this.principals.create(DEFAULT_TENANT_ID, 'anonymous');
       return { redirect: await this.authorization.approve(request, principal) };
     }
+    if (this.config.authMode === 'oidc') return { upstream: params };
     const sealed = await this.sealer.seal('authorize', params, PAGE_TTL_SECONDS);
     return { status: 200, html: loginPage({ client: summary(request), request: sealed }) };
   }
@@ -113,6 +143,16 @@ export class AuthorizeController {
         }),
       };
     }
+    return this.consentOrApprove(request, params, principal, username);
+  }
+
+  /** Approves at once when the person consented to this client before, else asks. */
+  private async consentOrApprove(
+    request: AuthorizeRequest,
+    params: Params,
+    principal: Principal,
+    displayName: string,
+  ): Promise<Reply> {
     const consented = await this.store.findConsent(
       principal.tenantId,
       principal.id,
@@ -131,7 +171,7 @@ export class AuthorizeController {
       html: consentPage({
         client: summary(request),
         grant,
-        username,
+        username: displayName,
         scopes: request.scope.split(' '),
       }),
     };
@@ -168,15 +208,21 @@ export class AuthorizeController {
   }
 
   /** Runs a step; an error goes to the client's redirect URI when known, else onto a page. */
-  private async answer(res: Response, step: () => Promise<Reply>): Promise<void> {
+  private async answer(req: Request, res: Response, step: () => Promise<Reply>): Promise<void> {
     let reply: Reply;
     try {
       reply = await step();
+      if ('upstream' in reply && this.oidc) {
+        await this.oidc.start(req, res, reply.upstream);
+        return;
+      }
     } catch (error) {
       reply = this.failure(error);
     }
+    if (res.headersSent) return;
     if ('redirect' in reply) res.redirect(302, reply.redirect);
-    else sendPage(res, reply.status, reply.html);
+    else if ('html' in reply) sendPage(res, reply.status, reply.html);
+    else sendPage(res, 503, errorPage('Something went wrong', 'Try again in a moment.'));
   }
 
   private failure(error: unknown): Reply {
@@ -187,6 +233,9 @@ export class AuthorizeController {
     }
     if (error instanceof OAuthError) {
       return { status: 400, html: errorPage('This sign-in link does not work', error.message) };
+    }
+    if (error instanceof UpstreamIdentityError) {
+      return { status: 403, html: errorPage('You cannot sign in here', error.message) };
     }
     this.logger.error('authorization failed', error instanceof Error ? error.stack : String(error));
     return { status: 503, html: errorPage('Something went wrong', 'Try again in a moment.') };

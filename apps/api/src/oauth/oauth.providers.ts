@@ -16,6 +16,7 @@ import { BearerStrategy } from '../auth/bearer.strategy.js';
 import { accessTokenSettings, authorizationSettings } from './oauth.settings.js';
 import { HttpsClientMetadataSource } from './https-client-metadata.source.js';
 import { FormSealer } from './sealed-form.js';
+import { UpstreamOidc } from './upstream-oidc.js';
 
 /** Limits on fetching a Client ID Metadata Document (a few hundred bytes in practice). */
 const METADATA_TIMEOUT_MS = 5_000;
@@ -71,6 +72,14 @@ export function oauthProviders(config: AppConfig): Provider[] {
         });
       },
       inject: [OAuthStore],
+    },
+    {
+      provide: UpstreamOidc,
+      useFactory: (accounts: AccountService) =>
+        config.oidc
+          ? new UpstreamOidc(config.oidc, `${config.publicUrl}/oauth/oidc/callback`, accounts)
+          : null,
+      inject: [AccountService],
     },
     BearerStrategy,
   ];

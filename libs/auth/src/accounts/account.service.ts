@@ -1,8 +1,16 @@
-import { InvalidRequestError } from '#core';
+import { DomainError, InvalidRequestError } from '#core';
 import type { TenantId } from '#core';
 import type { Principal, Tenant } from '../principal.js';
 import type { PasswordHasher } from '../oauth/password-hasher.js';
 import type { AccountStore } from './account.store.js';
+import { displayNameOf, tenantOf } from './oidc-identity.js';
+import type { TenantMapping, UpstreamClaims } from './oidc-identity.js';
+
+/** A person signed in upstream who cannot be placed in a tenant here. */
+export class UpstreamIdentityError extends DomainError {
+  readonly kind = 'forbidden';
+  readonly code = 'ACCESS_DENIED';
+}
 
 /** Shortest password accepted (NIST SP 800-63B §3.1.1.2 asks for at least 8). */
 export const MIN_PASSWORD_LENGTH = 12;
@@ -51,6 +59,28 @@ export class AccountService {
     );
     if (!principal) throw new InvalidRequestError(`The username ${username} is taken.`);
     return principal;
+  }
+
+  /**
+   * The principal of a person signed in upstream (AUTH_MODE=oidc): the one their identity was
+   * linked to, or a new one in the tenant the mapping names. Refuses a person whose organisation
+   * has no tenant here, or whose identity belongs to another tenant than the mapping now says.
+   */
+  async signInUpstream(claims: UpstreamClaims, mapping: TenantMapping): Promise<Principal> {
+    const tenantId = tenantOf(claims, mapping);
+    const linked = await this.store.findExternalIdentity(claims.iss, claims.sub);
+    if (linked && (tenantId === null || linked.tenantId === tenantId)) return linked;
+    if (!tenantId || !(await this.store.findTenant(tenantId))) {
+      throw new UpstreamIdentityError(
+        'Your organisation has no tenant on this server. Ask an administrator to add it.',
+      );
+    }
+    if (linked) {
+      throw new UpstreamIdentityError(
+        'Your account belongs to another organisation on this server. Ask an administrator.',
+      );
+    }
+    return this.store.linkExternalIdentity(tenantId, claims.iss, claims.sub, displayNameOf(claims));
   }
 
   /** The principal for a correct username and password, else null (the same way for both). */

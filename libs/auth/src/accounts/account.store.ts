@@ -21,4 +21,16 @@ export abstract class AccountStore {
   ): Promise<Principal | null>;
   /** Looks an account up by username, case-insensitively. */
   abstract findAccount(username: string): Promise<AccountRecord | null>;
+  /** The principal an upstream identity (issuer, subject) was linked to, if any. */
+  abstract findExternalIdentity(issuer: string, subject: string): Promise<Principal | null>;
+  /**
+   * Creates a user principal of the tenant for an upstream identity; returns the existing one if
+   * another request linked it first.
+   */
+  abstract linkExternalIdentity(
+    tenantId: TenantId,
+    issuer: string,
+    subject: string,
+    displayName: string,
+  ): Promise<Principal>;
 }
