@@ -1,16 +1,11 @@
-import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
-import { freePort } from '../support/free-port.js';
 import { authorizeUrl, pkcePair, registerClient } from '../support/oauth.js';
+import { launchChromium, startCallbackServer } from '../support/browser.js';
+import type { CallbackServer } from '../support/browser.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
 
-/** Debian's chromium, which .ci/run installs. */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const PASSWORD = 'a long enough password';
 
 /**
@@ -20,29 +15,18 @@ const PASSWORD = 'a long enough password';
 describe('the sign-in and consent pages in a browser', () => {
   let app: TestApp;
   let browser: Browser;
-  /** The client's loopback callback: a real server, as a native client runs one. */
-  let callbackServer: Server;
-  let callbackUrl: string;
-  const callbacks: URL[] = [];
+  let callback: CallbackServer;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
     app = await startTestApp({ env: { AUTH_MODE: 'local' } });
     await app.admin(['tenant', 'create', 'ten_browser', 'Browser tests']);
     await app.admin(['account', 'create', 'ten_browser', 'carol'], PASSWORD);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    const port = await freePort();
-    callbackUrl = `http://127.0.0.1:${port}/callback`;
-    callbackServer = createServer((req, res) => {
-      const url = new URL(req.url ?? '/', callbackUrl);
-      if (url.pathname === '/callback') callbacks.push(url);
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>Back in the app</h1>');
-    });
-    await new Promise<void>((resolve) => callbackServer.listen(port, '127.0.0.1', resolve));
+    browser = await launchChromium();
+    callback = await startCallbackServer();
   });
 
   afterAll(async () => {
-    await new Promise((resolve) => callbackServer?.close(resolve));
+    await callback?.close();
     await browser?.close();
     await app?.close();
   });
@@ -53,15 +37,15 @@ describe('the sign-in and consent pages in a browser', () => {
     const page = await context.newPage();
     const { client_id: clientId } = await registerClient(app.url, {
       client_name: clientName,
-      redirect_uris: [callbackUrl],
+      redirect_uris: [callback.url],
     });
-    await page.goto(authorizeUrl(app.url, clientId, pkcePair(), { redirect_uri: callbackUrl }));
+    await page.goto(authorizeUrl(app.url, clientId, pkcePair(), { redirect_uri: callback.url }));
     return { page, close: () => context.close() };
   }
 
   async function backInTheApp(page: Page): Promise<URL> {
     await page.getByRole('heading', { name: 'Back in the app' }).waitFor();
-    const last = callbacks.at(-1);
+    const last = callback.visits.at(-1);
     if (!last) throw new Error('the callback was not reached');
     return last;
   }
@@ -92,11 +76,11 @@ describe('the sign-in and consent pages in a browser', () => {
       expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Allow access?');
       const text = await page.locator('main').textContent();
       expect(text).toContain('No-JS client');
-      expect(text).toContain(new URL(callbackUrl).host);
+      expect(text).toContain(new URL(callback.url).host);
       await page.getByRole('button', { name: 'Allow' }).click();
-      const callback = await backInTheApp(page);
-      expect(callback.searchParams.get('code')).toMatch(/^mac_/);
-      expect(callback.searchParams.get('iss')).toBe(app.url);
+      const returned = await backInTheApp(page);
+      expect(returned.searchParams.get('code')).toMatch(/^mac_/);
+      expect(returned.searchParams.get('iss')).toBe(app.url);
     } finally {
       await close();
     }
@@ -115,9 +99,9 @@ describe('the sign-in and consent pages in a browser', () => {
       await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
       await page.getByRole('button', { name: 'Deny' }).focus();
       await page.keyboard.press('Enter');
-      const callback = await backInTheApp(page);
-      expect(callback.searchParams.get('error')).toBe('access_denied');
-      expect(callback.searchParams.get('code')).toBeNull();
+      const returned = await backInTheApp(page);
+      expect(returned.searchParams.get('error')).toBe('access_denied');
+      expect(returned.searchParams.get('code')).toBeNull();
     } finally {
       await close();
     }

@@ -1,10 +1,7 @@
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Server } from 'node:http';
 import Provider from 'oidc-provider';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
-import { freePort } from '../support/free-port.js';
 import {
   authorizeUrl,
   jwtClaims,
@@ -12,10 +9,11 @@ import {
   registerClient,
   tokenRequest,
 } from '../support/oauth.js';
+import { launchChromium, startCallbackServer } from '../support/browser.js';
+import type { CallbackServer } from '../support/browser.js';
+import { freePort } from '../support/free-port.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
-
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 
 /**
  * AUTH_MODE=oidc against a real OpenID Connect provider (panva's oidc-provider, run by the test),
@@ -27,9 +25,7 @@ describe('signing in through an upstream OpenID Connect provider', () => {
   let app: TestApp;
   let provider: Server;
   let browser: Browser;
-  let callbackServer: Server;
-  let callbackUrl: string;
-  const callbacks: URL[] = [];
+  let callback: CallbackServer;
 
   beforeAll(async () => {
     const providerPort = await freePort();
@@ -64,20 +60,13 @@ describe('signing in through an upstream OpenID Connect provider', () => {
       features: { devInteractions: { enabled: true } },
     });
     provider = oidc.listen(providerPort);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    const port = await freePort();
-    callbackUrl = `http://127.0.0.1:${port}/callback`;
-    callbackServer = createServer((req, res) => {
-      const url = new URL(req.url ?? '/', callbackUrl);
-      if (url.pathname === '/callback') callbacks.push(url);
-      res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>Back in the app</h1>');
-    });
-    await new Promise<void>((resolve) => callbackServer.listen(port, '127.0.0.1', resolve));
+    browser = await launchChromium();
+    callback = await startCallbackServer();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await new Promise((resolve) => callbackServer?.close(resolve));
+    await callback?.close();
     await new Promise((resolve) => provider?.close(resolve));
     await app?.close();
   });
@@ -86,11 +75,11 @@ describe('signing in through an upstream OpenID Connect provider', () => {
   async function startSignIn(): Promise<{ page: Page; clientId: string; verifier: string }> {
     const { client_id: clientId } = await registerClient(app.url, {
       client_name: 'Upstream test client',
-      redirect_uris: [callbackUrl],
+      redirect_uris: [callback.url],
     });
     const pkce = pkcePair();
     const page = await (await browser.newContext()).newPage();
-    await page.goto(authorizeUrl(app.url, clientId, pkce, { redirect_uri: callbackUrl }));
+    await page.goto(authorizeUrl(app.url, clientId, pkce, { redirect_uri: callback.url }));
     return { page, clientId, verifier: pkce.verifier };
   }
 
@@ -110,14 +99,14 @@ describe('signing in through an upstream OpenID Connect provider', () => {
     expect(await page.locator('main').textContent()).toContain('alice@acme.test');
     await page.getByRole('button', { name: 'Allow' }).click();
     await page.getByRole('heading', { name: 'Back in the app' }).waitFor();
-    const code = callbacks.at(-1)?.searchParams.get('code');
-    expect(callbacks.at(-1)?.searchParams.get('iss')).toBe(app.url);
+    const code = callback.visits.at(-1)?.searchParams.get('code');
+    expect(callback.visits.at(-1)?.searchParams.get('iss')).toBe(app.url);
     const { status, body } = await tokenRequest(app.url, {
       grant_type: 'authorization_code',
       code: code ?? '',
       code_verifier: verifier,
       client_id: clientId,
-      redirect_uri: callbackUrl,
+      redirect_uri: callback.url,
     });
     expect(status).toBe(200);
     expect(jwtClaims(body['access_token'] as string)).toMatchObject({
@@ -135,10 +124,10 @@ describe('signing in through an upstream OpenID Connect provider', () => {
       await page.getByRole('heading', { name: 'Back in the app' }).waitFor();
       const { body } = await tokenRequest(app.url, {
         grant_type: 'authorization_code',
-        code: callbacks.at(-1)?.searchParams.get('code') ?? '',
+        code: callback.visits.at(-1)?.searchParams.get('code') ?? '',
         code_verifier: verifier,
         client_id: clientId,
-        redirect_uri: callbackUrl,
+        redirect_uri: callback.url,
       });
       subjects.push(jwtClaims(body['access_token'] as string)['sub']);
     }
