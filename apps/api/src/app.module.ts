@@ -42,6 +42,7 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly bots: BotService,
     private readonly tokens: AccessTokens,
     private readonly oauth: OAuthStore,
+    private readonly sessions: SessionStore,
   ) {}
 
   static forRoot(config: AppConfig): DynamicModule {
@@ -134,7 +135,8 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
 
   /**
    * A signing key exists before the first request; bots with uncommitted events (the server
-   * stopped mid-hook) resume in the background; keys rotate and unused clients expire hourly.
+   * stopped mid-hook) resume in the background; hourly, keys rotate, unused clients expire and
+   * old MCP sessions end.
    */
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.authMode === 'open') {
@@ -162,6 +164,10 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
       const before = new Date(Date.now() - this.config.clientUnusedExpirySeconds * 1000);
       const expired = await this.oauth.deleteUnusedClients(before);
       if (expired > 0) this.logger.log(`expired ${expired} unused OAuth clients`);
+      const ended = await this.sessions.expire(
+        new Date(Date.now() - this.config.mcpSessionTtlSeconds * 1000),
+      );
+      if (ended > 0) this.logger.log(`ended ${ended} MCP sessions past their time`);
     } catch (error) {
       this.logger.error(`housekeeping failed: ${String(error)}`);
     }

@@ -13,6 +13,11 @@ export abstract class SessionStore {
   abstract find(tenantId: TenantId, sessionId: string): Promise<Principal | null>;
   /** Ends a session of the tenant; false when it was not open. */
   abstract close(tenantId: TenantId, sessionId: string): Promise<boolean>;
+  /**
+   * Ends every session opened before `before`, tenant by tenant; returns how many. A client that
+   * sends an ended session's id gets 404 and initialises again (DESIGN §4).
+   */
+  abstract expire(before: Date): Promise<number>;
 }
 
 /** Principals: who authorised a client, within a tenant. */

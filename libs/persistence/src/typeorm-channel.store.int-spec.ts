@@ -254,5 +254,9 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
     expect(await sessions.find('ten_other' as TenantId, sessionId)).toBeNull();
     expect(await sessions.close(tenant, sessionId)).toBe(true);
     expect(await sessions.find(tenant, sessionId)).toBeNull();
+    const old = await sessions.open(principal);
+    expect(await sessions.expire(new Date(Date.now() - 60_000))).toBe(0);
+    expect(await sessions.expire(new Date(Date.now() + 60_000))).toBe(1);
+    expect(await sessions.find(tenant, old)).toBeNull();
   });
 });

@@ -32,6 +32,21 @@ export class TypeOrmSessionStore extends SessionStore {
     return row ? toPrincipal(row) : null;
   }
 
+  async expire(before: Date): Promise<number> {
+    // Row-level security lets no statement write across tenants: one delete per tenant.
+    const tenants = await this.database.rows<{ id: string }>('SELECT id FROM tenants');
+    let expired = 0;
+    for (const { id } of tenants) {
+      const rows = await this.database.tenantRows(
+        id,
+        'DELETE FROM mcp_sessions WHERE tenant_id = $1 AND created_at < $2 RETURNING id_hash',
+        [id, before],
+      );
+      expired += rows.length;
+    }
+    return expired;
+  }
+
   async close(tenantId: TenantId, sessionId: string): Promise<boolean> {
     const rows = await this.database.tenantRows(
       tenantId,

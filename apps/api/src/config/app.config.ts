@@ -49,6 +49,7 @@ const environment = z.object({
   AUTH_CODE_TTL_SECONDS: int(1, 600, 60),
   SIGNING_KEY_ROTATION_DAYS: int(1, 365, 30),
   CLIENT_UNUSED_EXPIRY_DAYS: int(1, 3_650, 30),
+  MCP_SESSION_TTL_HOURS: int(1, 24 * 365, 24),
   OAUTH_RATE_PER_MINUTE: int(1, 1_000_000, 60),
   OAUTH_RATE_BURST: int(1, 1_000_000, 30),
   TRUST_PROXY: int(0, 10, 0),
@@ -93,6 +94,8 @@ export class AppConfig {
   readonly authCodeTtlSeconds: number;
   readonly signingKeyRotationSeconds: number;
   readonly clientUnusedExpirySeconds: number;
+  /** How long an MCP session id is honoured after `initialize`. */
+  readonly mcpSessionTtlSeconds: number;
   /** Calls per minute (and at once) to each OAuth endpoint, per address and per client. */
   readonly oauthRatePerMinute: number;
   readonly oauthRateBurst: number;
@@ -135,6 +138,7 @@ export class AppConfig {
     this.authCodeTtlSeconds = values.AUTH_CODE_TTL_SECONDS;
     this.signingKeyRotationSeconds = values.SIGNING_KEY_ROTATION_DAYS * DAY_SECONDS;
     this.clientUnusedExpirySeconds = values.CLIENT_UNUSED_EXPIRY_DAYS * DAY_SECONDS;
+    this.mcpSessionTtlSeconds = values.MCP_SESSION_TTL_HOURS * 3600;
     this.oauthRatePerMinute = values.OAUTH_RATE_PER_MINUTE;
     this.oauthRateBurst = values.OAUTH_RATE_BURST;
     this.trustProxyHops = values.TRUST_PROXY;
