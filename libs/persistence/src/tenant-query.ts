@@ -4,7 +4,12 @@ import type pg from 'pg';
 /** The statement that sets the tenant for the rest of the transaction. */
 const SET_TENANT = "SELECT set_config('app.tenant_id', $1, true)";
 
+/** Its name as a prepared statement, where statements are prepared (PostgreSQL, not PGlite). */
+const SET_TENANT_NAME = 'mp_set_tenant';
+
 interface PipelineConnection {
+  /** node-postgres's record of the statements prepared on this connection. */
+  parsedStatements: Record<string, string | undefined>;
   parse(options: { text: string; name: string; types: unknown[] }): void;
   bind(options: { portal: string; statement: string; values: unknown[] }): void;
   execute(options: { portal: string; rows: number }): void;
@@ -27,14 +32,20 @@ export class TenantQuery extends Query {
   constructor(
     private readonly tenantId: string,
     config: pg.QueryConfig,
+    /** Whether to prepare the tenant statement once per connection (as the statement is). */
+    private readonly prepared: boolean,
     callback: (error: Error | null, result: pg.QueryResult) => void,
   ) {
     super({ ...config, queryMode: 'extended' }, undefined, callback);
   }
 
   override prepare(connection: PipelineConnection): void {
-    connection.parse({ text: SET_TENANT, name: '', types: [] });
-    connection.bind({ portal: '', statement: '', values: [this.tenantId] });
+    const name = this.prepared ? SET_TENANT_NAME : '';
+    if (!name || connection.parsedStatements[name] === undefined) {
+      connection.parse({ text: SET_TENANT, name, types: [] });
+      if (name) connection.parsedStatements[name] = SET_TENANT;
+    }
+    connection.bind({ portal: '', statement: name, values: [this.tenantId] });
     connection.execute({ portal: '', rows: 0 });
     super.prepare(connection);
   }
@@ -60,7 +71,7 @@ export function queryForTenant<T>(
 ): Promise<T[]> {
   return new Promise((resolve, reject) => {
     client.query(
-      new TenantQuery(tenantId, config, (error, result) => {
+      new TenantQuery(tenantId, config, config.name !== undefined, (error, result) => {
         if (error) reject(error);
         else resolve(result.rows as T[]);
       }),
