@@ -1,13 +1,22 @@
 // Starts the servers of the integration and e2e tiers once per run, unless the environment names
-// its own (TEST_DATABASE_URL or DATABASE_URL). Test workers inherit the variables set here.
+// its own (TEST_DATABASE_URL or DATABASE_URL; TEST_NATS_URL or NATS_URL). Test workers inherit the
+// variables set here.
+import { startNats } from './nats-server.mjs';
 import { startPostgres } from './postgres-server.mjs';
 
 export default async function globalSetup() {
   if (process.env.TEST_DATABASE_URL || process.env.DATABASE_URL) {
     process.env.TEST_DATABASE_URL ??= process.env.DATABASE_URL;
-    return;
+  } else {
+    const postgres = await startPostgres();
+    process.env.TEST_DATABASE_URL = postgres.url;
+    globalThis.__mpPostgres = postgres;
   }
-  const postgres = await startPostgres();
-  process.env.TEST_DATABASE_URL = postgres.url;
-  globalThis.__mpPostgres = postgres;
+  if (process.env.TEST_NATS_URL || process.env.NATS_URL) {
+    process.env.TEST_NATS_URL ??= process.env.NATS_URL;
+  } else {
+    const nats = await startNats();
+    process.env.TEST_NATS_URL = nats.url;
+    globalThis.__mpNats = nats;
+  }
 }

@@ -22,9 +22,15 @@ export interface TestApp {
 }
 
 export async function startTestApp(
-  options: { engine?: Engine; env?: Record<string, string> } = {},
+  options: {
+    engine?: Engine;
+    env?: Record<string, string>;
+    /** Another app's database, to run a second replica over it (left for its owner to drop). */
+    database?: TestDatabase;
+  } = {},
 ): Promise<TestApp> {
-  const database = await createTestDatabase(options.engine ?? 'postgres');
+  const database = options.database ?? (await createTestDatabase(options.engine ?? 'postgres'));
+  const ownsDatabase = options.database === undefined;
   const port = await freePort();
   const config = loadConfig({
     PORT: String(port),
@@ -65,7 +71,7 @@ export async function startTestApp(
     async close() {
       await app?.close();
       app = null;
-      await database.drop();
+      if (ownsDatabase) await database.drop();
     },
   };
 }

@@ -5,7 +5,7 @@ import { AccessTokens, CachingSessionStore, OAuthStore, PrincipalStore, SessionS
 import { BotLauncher, BotService, InlineBotLauncher } from '#bots';
 import { BotHost, ChannelService, ChannelStore } from '#channels';
 import { TokenBucketLimiter } from '#core';
-import { EventBus, InProcessEventBus } from '#events';
+import { EventBus, InProcessEventBus, NatsEventBus } from '#events';
 import {
   Database,
   TypeOrmChannelStore,
@@ -43,6 +43,7 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly tokens: AccessTokens,
     private readonly oauth: OAuthStore,
     private readonly sessions: SessionStore,
+    private readonly bus: EventBus,
   ) {}
 
   static forRoot(config: AppConfig): DynamicModule {
@@ -84,7 +85,17 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
           useFactory: (db: Database) => new TypeOrmPrincipalStore(db),
           inject: [Database],
         },
-        { provide: EventBus, useValue: new InProcessEventBus() },
+        {
+          provide: EventBus,
+          useFactory: () =>
+            config.natsUrl
+              ? NatsEventBus.connect({
+                  servers: config.natsUrl,
+                  name: 'mp-api',
+                  logger: new Logger('Events'),
+                })
+              : new InProcessEventBus(),
+        },
         {
           provide: BotLauncher,
           useFactory: () =>
@@ -155,6 +166,7 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.housekeeping);
     await this.launcher.close();
+    await this.bus.close();
     await this.database.close();
   }
 

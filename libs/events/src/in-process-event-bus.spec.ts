@@ -1,21 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ChannelId, TenantId } from '#core';
+import { describeEventBusContract } from './event-bus.contract.js';
 import { InProcessEventBus } from './in-process-event-bus.js';
 
-const tenant = 'ten_a' as TenantId;
-const channel = 'chn_a' as ChannelId;
+describeEventBusContract('in-process', () => Promise.resolve(new InProcessEventBus()));
 
 describe('InProcessEventBus', () => {
-  it('wakes only the listeners of the channel, until they unsubscribe', () => {
+  it('drops a channel’s listener set when its last waiter leaves', () => {
     const bus = new InProcessEventBus();
-    const seen: string[] = [];
-    const off = bus.onWake(tenant, channel, () => seen.push('a'));
-    bus.onWake(tenant, 'chn_b' as ChannelId, () => seen.push('b'));
-    bus.publishWake(tenant, channel);
-    bus.publishWake('ten_other' as TenantId, channel);
-    off();
-    bus.publishWake(tenant, channel);
-    expect(seen).toEqual(['a']);
+    const off = bus.onWake('ten_a' as TenantId, 'chn_a' as ChannelId, () => undefined);
     expect(bus.subscribedChannels).toBe(1);
+    off();
+    expect(bus.subscribedChannels).toBe(0);
   });
 });

@@ -12,6 +12,13 @@ const environment = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional(),
+  NATS_URL: z
+    .string()
+    .regex(
+      /^(nats|tls):\/\/[^\s]+$/,
+      'must be a nats:// or tls:// URL (comma-separated for a cluster)',
+    )
+    .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   DB_POOL_SIZE: int(1, 200, 10),
   ALLOWED_ORIGINS: z.string().default(''),
@@ -69,6 +76,8 @@ export class AppConfig {
   /** The server's public base URL, without a trailing slash. */
   readonly publicUrl: string;
   readonly databaseUrl: string | undefined;
+  /** NATS with JetStream; unset: the in-process event bus (one API process only). */
+  readonly natsUrl: string | undefined;
   readonly dataDir: string;
   readonly dbPoolSize: number;
   /** Origins allowed besides the public URL's and loopback ones (DNS-rebinding guard). */
@@ -111,6 +120,7 @@ export class AppConfig {
     this.host = values.HOST;
     this.publicUrl = (values.PUBLIC_URL ?? `http://localhost:${values.PORT}`).replace(/\/+$/, '');
     this.databaseUrl = values.DATABASE_URL;
+    this.natsUrl = values.NATS_URL;
     this.dataDir = values.DATA_DIR;
     this.dbPoolSize = values.DB_POOL_SIZE;
     this.allowedOrigins = values.ALLOWED_ORIGINS.split(',')

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+const ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * A committed channel event as it travels on the bus (DESIGN §7): the row of `channel_events`,
+ * validated when published and again when received.
+ */
+export const channelEventMessage = z.object({
+  tenantId: z.string().regex(ID),
+  channelId: z.string().regex(ID),
+  seq: z.number().int().positive(),
+  type: z.enum(['init', 'join', 'message', 'dm']),
+  botId: z.string().regex(ID).nullable(),
+  payload: z.record(z.string(), z.unknown()),
+  createdAt: z.iso.datetime(),
+});
+
+export type ChannelEventMessage = z.infer<typeof channelEventMessage>;
+
+/** A message the bus refused or received that does not match the schema. */
+export class InvalidEventMessageError extends Error {}
+
+/** The event, checked against the schema; throws InvalidEventMessageError otherwise. */
+export function parseEventMessage(value: unknown): ChannelEventMessage {
+  const parsed = channelEventMessage.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidEventMessageError(
+      `invalid channel event: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { connectAgent } from '../support/mcp-client.js';
+import type { Agent } from '../support/mcp-client.js';
+import { authorizeOpen } from '../support/oauth.js';
+import { startTestApp } from '../support/test-app.js';
+import type { TestApp } from '../support/test-app.js';
+
+interface Synced {
+  cursor: number;
+  messages: { id: number; sender: string; body: Record<string, unknown> }[];
+}
+
+const ECHO = `export default class Echo {
+  constructor(ctx) { this.ctx = ctx; }
+  onMessage(m) { this.ctx.post('bot', { echo: m.body.text }); }
+}`;
+
+/**
+ * Two API processes over one PostgreSQL database and one NATS server, as two replicas behind a
+ * load balancer (one PUBLIC_URL): a client whose requests alternate between them sees one channel,
+ * and a long poll on one wakes when a message is posted on the other.
+ */
+describe('two API replicas sharing Postgres and NATS', () => {
+  let first: TestApp;
+  let second: TestApp;
+  let onFirst: Agent;
+  let onSecond: Agent;
+
+  beforeAll(async () => {
+    const nats = process.env['TEST_NATS_URL'];
+    if (!nats) throw new Error('TEST_NATS_URL is not set: run through the e2e Jest project');
+    first = await startTestApp({ env: { NATS_URL: nats } });
+    second = await startTestApp({
+      database: first.database,
+      env: { NATS_URL: nats, PUBLIC_URL: first.url },
+    });
+    // One person, one token, each request to either replica.
+    const { accessToken } = await authorizeOpen(first.url);
+    onFirst = await connectAgent(first.url, 'replica-1', accessToken);
+    onSecond = await connectAgent(second.url, 'replica-2', accessToken);
+  });
+
+  afterAll(async () => {
+    await Promise.all([onFirst, onSecond].map((agent) => agent?.close()));
+    await second?.close();
+    await first?.close();
+  });
+
+  it('keeps one consistent channel when requests alternate between the replicas', async () => {
+    const created = await onFirst.call<{ channel_id: string; invites: string[] }>(
+      'create_channel',
+      { name: 'replicated', slots: ['bot:echo', 'invite:a'], bot_code: ECHO },
+    );
+    await onSecond.call('join_channel', { invite_code: created.invites[0] });
+    for (const [i, agent] of [onFirst, onSecond, onFirst, onSecond].entries()) {
+      await agent.call('post_message', { channel_id: created.channel_id, body: `hop ${i}` });
+    }
+    const seen = await onFirst.call<Synced>('sync_messages', {
+      channel_id: created.channel_id,
+      cursor: 0,
+      timeout_ms: 0,
+    });
+    const echoes = seen.messages.filter((m) => 'echo' in m.body).map((m) => m.body['echo']);
+    expect(echoes).toEqual(['hop 0', 'hop 1', 'hop 2', 'hop 3']);
+    const ids = seen.messages.map((m) => m.id);
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('wakes a long poll on one replica when a message is posted on the other', async () => {
+    const created = await onFirst.call<{ channel_id: string; invites: string[] }>(
+      'create_channel',
+      { name: 'wake across', slots: ['invite:a'] },
+    );
+    await onFirst.call('join_channel', { invite_code: created.invites[0] });
+    const start = await onSecond.call<Synced>('sync_messages', {
+      channel_id: created.channel_id,
+      cursor: 0,
+      timeout_ms: 0,
+    });
+    const waitMs = 20_000;
+    const started = Date.now();
+    const waiting = onSecond.call<Synced>('sync_messages', {
+      channel_id: created.channel_id,
+      cursor: start.cursor,
+      timeout_ms: waitMs,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await onFirst.call('post_message', { channel_id: created.channel_id, body: 'over here' });
+    const woken = await waiting;
+    expect(woken.messages.map((m) => m.body['text'])).toEqual(['over here']);
+    // Woken by the post, not by the poll's own deadline.
+    expect(Date.now() - started).toBeLessThan(waitMs / 2);
+  });
+});
