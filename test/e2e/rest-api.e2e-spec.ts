@@ -146,6 +146,16 @@ describe('REST API under /api/v1', () => {
     expect((await api('GET', '/health', undefined, undefined, null)).status).toBe(200);
   });
 
+  it('answers liveness and readiness without a token, naming each check', async () => {
+    expect(await (await fetch(`${app.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${app.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checks: { database: true, events: true, outbox: true },
+    });
+  });
+
   it('publishes an OpenAPI 3.1 document of its endpoints', async () => {
     const doc = await api('GET', '/openapi.json');
     expect(doc.body.openapi).toBe('3.1.0');

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { ChannelId, TenantId } from '#core';
+import { NatsEventBus } from '#events';
+import type { ChannelEventMessage } from '#events';
 import { connectAgent } from '../support/mcp-client.js';
 import type { Agent } from '../support/mcp-client.js';
 import { authorizeOpen } from '../support/oauth.js';
@@ -65,6 +68,58 @@ describe('two API replicas sharing Postgres and NATS', () => {
     const ids = seen.messages.map((m) => m.id);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('publishes every committed event to NATS once and in order, though both replicas relay', async () => {
+    const created = await onFirst.call<{ channel_id: string; invites: string[] }>(
+      'create_channel',
+      { name: 'relayed', slots: ['bot:echo', 'invite:a'], bot_code: ECHO },
+    );
+    await onSecond.call('join_channel', { invite_code: created.invites[0] });
+    for (const [i, agent] of [onSecond, onFirst, onSecond].entries()) {
+      await agent.call('post_message', { channel_id: created.channel_id, body: `relay ${i}` });
+    }
+    const observer = await NatsEventBus.connect({
+      servers: process.env['TEST_NATS_URL'] ?? '',
+      name: 'observer',
+      logger: { error: () => undefined },
+    });
+    const seen: ChannelEventMessage[] = [];
+    const consumer = await observer.consume(
+      'ten_default' as TenantId,
+      created.channel_id as ChannelId,
+      'observer',
+      (event) => {
+        seen.push(event);
+        return Promise.resolve();
+      },
+    );
+    for (let i = 0; i < 200 && seen.length < 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await consumer.stop();
+    await observer.close();
+    // init, join, then the three messages: 1..5, no gap, no repeat.
+    expect(seen.map((event) => [event.seq, event.type])).toEqual([
+      [1, 'init'],
+      [2, 'join'],
+      [3, 'message'],
+      [4, 'message'],
+      [5, 'message'],
+    ]);
+  });
+
+  it('is live and ready on both replicas', async () => {
+    for (const app of [first, second]) {
+      expect((await fetch(`${app.url}/healthz`)).status).toBe(200);
+      const ready = await fetch(`${app.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({
+        status: 'ready',
+        checks: { database: true, events: true, outbox: true },
+      });
+    }
   });
 
   it('wakes a long poll on one replica when a message is posted on the other', async () => {

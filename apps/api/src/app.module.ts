@@ -1,14 +1,15 @@
-import { Logger, Module } from '@nestjs/common';
+import { Inject, Logger, Module, Optional } from '@nestjs/common';
 import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AccessTokens, CachingSessionStore, OAuthStore, PrincipalStore, SessionStore } from '#auth';
 import { BotLauncher, BotService, InlineBotLauncher } from '#bots';
-import { BotHost, ChannelService, ChannelStore } from '#channels';
+import { BotHost, ChannelService, ChannelStore, OutboxRelay } from '#channels';
 import { TokenBucketLimiter } from '#core';
 import { EventBus, InProcessEventBus, NatsEventBus } from '#events';
 import {
   Database,
   TypeOrmChannelStore,
+  TypeOrmEventOutbox,
   TypeOrmPrincipalStore,
   TypeOrmSessionStore,
 } from '#persistence';
@@ -44,6 +45,7 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly oauth: OAuthStore,
     private readonly sessions: SessionStore,
     private readonly bus: EventBus,
+    @Optional() @Inject(OutboxRelay) private readonly relay: OutboxRelay | null,
   ) {}
 
   static forRoot(config: AppConfig): DynamicModule {
@@ -139,6 +141,20 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
             ),
           inject: [ChannelService, SessionStore],
         },
+        {
+          // Publishes committed channel events to NATS; without NATS nothing consumes them yet.
+          provide: OutboxRelay,
+          useFactory: (db: Database, bus: EventBus) =>
+            config.natsUrl
+              ? new OutboxRelay(
+                  new TypeOrmEventOutbox(db),
+                  bus,
+                  { idleMs: 100 },
+                  new Logger('Outbox'),
+                )
+              : null,
+          inject: [Database, EventBus],
+        },
         ...oauthProviders(config),
       ],
     };
@@ -156,6 +172,7 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
       );
     }
     await this.tokens.rotate();
+    this.relay?.start();
     this.bots
       .recover()
       .catch((error: unknown) => this.logger.error(`bot recovery failed: ${String(error)}`));
@@ -166,6 +183,7 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.housekeeping);
     await this.launcher.close();
+    await this.relay?.stop();
     await this.bus.close();
     await this.database.close();
   }

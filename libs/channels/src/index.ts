@@ -62,6 +62,10 @@ export type { BotInfoView, ChannelView, MessageView, SlotView } from './channel.
 export { BotHost } from './ports/bot-host.js';
 export type { BotPreparation } from './ports/bot-host.js';
 export { ChannelStore } from './ports/channel.store.js';
+export { EventOutbox } from './ports/event-outbox.js';
+export type { UnpublishedChannel } from './ports/event-outbox.js';
+export { OutboxRelay } from './outbox-relay.js';
+export type { OutboxRelayLogger, OutboxRelaySettings } from './outbox-relay.js';
 export type {
   BotEffectsCommit,
   ChannelDraft,

@@ -45,6 +45,9 @@ export abstract class EventBus {
 
   /** Stops every consumer and lets go of the connection. */
   abstract close(): Promise<void>;
+
+  /** Whether the bus can carry messages now (for /readyz). */
+  abstract isHealthy(): boolean;
 }
 
 /** Subject of a channel's long-poll wake-ups (DESIGN §7). */

@@ -101,6 +101,10 @@ export class InProcessEventBus extends EventBus {
     await Promise.all([...this.running].map((consumer) => consumer.stop()));
   }
 
+  isHealthy(): boolean {
+    return true;
+  }
+
   /** How many channels have waiters; for tests and benchmarks of long-poll memory. */
   get subscribedChannels(): number {
     return this.listeners.size;

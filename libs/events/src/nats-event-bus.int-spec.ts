@@ -61,13 +61,13 @@ describe('NatsEventBus', () => {
   });
 
   it('reports its connection for readiness', async () => {
-    expect(bus.connected).toBe(true);
+    expect(bus.isHealthy()).toBe(true);
     const other = await NatsEventBus.connect({
       servers: natsUrl(),
       name: 'closing',
       logger: quiet,
     });
     await other.close();
-    expect(other.connected).toBe(false);
+    expect(other.isHealthy()).toBe(false);
   });
 });

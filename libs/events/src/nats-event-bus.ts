@@ -50,6 +50,17 @@ export class NatsEventBus extends EventBus {
     private readonly logger: { error(message: string): void },
   ) {
     super();
+    void this.watchStatus();
+  }
+
+  private reconnecting = false;
+
+  /** Follows the connection's status, so readiness reflects a lost server at once. */
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type === 'disconnect' || status.type === 'reconnecting') this.reconnecting = true;
+      if (status.type === 'reconnect') this.reconnecting = false;
+    }
   }
 
   static async connect(options: NatsEventBusOptions): Promise<NatsEventBus> {
@@ -164,9 +175,9 @@ export class NatsEventBus extends EventBus {
     await this.nc.drain();
   }
 
-  /** Whether the connection to NATS is up (for /readyz). */
-  get connected(): boolean {
-    return !this.nc.isClosed() && !this.nc.isDraining();
+  /** Connected to NATS (not closed, draining or reconnecting). */
+  isHealthy(): boolean {
+    return !this.nc.isClosed() && !this.nc.isDraining() && !this.reconnecting;
   }
 }
 

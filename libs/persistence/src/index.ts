@@ -4,3 +4,4 @@ export { TypeOrmChannelStore } from './typeorm-channel.store.js';
 export { TypeOrmPrincipalStore, TypeOrmSessionStore } from './typeorm-session.store.js';
 export { TypeOrmOAuthStore } from './typeorm-oauth.store.js';
 export { TypeOrmAccountStore } from './typeorm-account.store.js';
+export { TypeOrmEventOutbox } from './typeorm-event-outbox.js';

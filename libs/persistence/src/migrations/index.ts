@@ -2,6 +2,7 @@ import { InitialSchema1763700000000 } from './1763700000000-initial-schema.js';
 import { OAuth1763800000000 } from './1763800000000-oauth.js';
 import { RowLevelSecurity1763900000000 } from './1763900000000-row-level-security.js';
 import { ExternalIdentities1764000000000 } from './1764000000000-external-identities.js';
+import { EventOutbox1764100000000 } from './1764100000000-event-outbox.js';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   OAuth1763800000000,
   RowLevelSecurity1763900000000,
   ExternalIdentities1764000000000,
+  EventOutbox1764100000000,
 ];

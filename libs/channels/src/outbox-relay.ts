@@ -1,0 +1,102 @@
+import type { ChannelEventMessage, EventBus } from '#events';
+import type { ChannelEvent } from './channel.types.js';
+import type { EventOutbox, UnpublishedChannel } from './ports/event-outbox.js';
+
+/** Channels and events handled per pass. */
+const CHANNELS_PER_PASS = 64;
+const EVENTS_PER_CHANNEL = 256;
+
+export interface OutboxRelaySettings {
+  /** How long the relay rests when a pass found nothing to publish. */
+  readonly idleMs: number;
+}
+
+export interface OutboxRelayLogger {
+  error(message: string): void;
+}
+
+/**
+ * Publishes committed channel events to the bus, in order per channel (DESIGN §7). It publishes,
+ * then records how far it got: a relay that dies in between publishes those events again on its
+ * next pass (any replica's), and the bus stores each (tenant, channel, seq) once. So nothing
+ * committed is lost, and consumers see each event once.
+ */
+export class OutboxRelay {
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private wake: (() => void) | null = null;
+  private lastPassOk = 0;
+
+  constructor(
+    private readonly outbox: EventOutbox,
+    private readonly bus: EventBus,
+    private readonly settings: OutboxRelaySettings,
+    private readonly logger: OutboxRelayLogger,
+  ) {}
+
+  /** Publishes what is waiting now; returns how many events it published. */
+  async pass(): Promise<number> {
+    const channels = await this.outbox.unpublished(CHANNELS_PER_PASS);
+    const counts = await Promise.all(channels.map((channel) => this.publish(channel)));
+    this.lastPassOk = Date.now();
+    return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  /** Runs passes until stopped, resting when there is nothing to do. */
+  start(): void {
+    this.stopped = false;
+    this.running ??= (async () => {
+      while (!this.stopped) {
+        let published = 0;
+        try {
+          published = await this.pass();
+        } catch (error) {
+          this.logger.error(`outbox relay pass failed: ${(error as Error).message}`);
+        }
+        if (published === 0) {
+          await new Promise<void>((resolve) => {
+            this.wake = resolve;
+            setTimeout(resolve, this.settings.idleMs);
+          });
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.running;
+    this.running = null;
+  }
+
+  /** Whether a pass succeeded lately (for /readyz). */
+  healthy(withinMs: number): boolean {
+    return this.running !== null && Date.now() - this.lastPassOk <= withinMs;
+  }
+
+  private async publish(channel: UnpublishedChannel): Promise<number> {
+    const events = await this.outbox.eventsAfter(
+      channel.tenantId,
+      channel.channelId,
+      channel.publishedSeq,
+      EVENTS_PER_CHANNEL,
+    );
+    for (const event of events) await this.bus.publishEvent(toMessage(channel, event));
+    const last = events.at(-1);
+    if (last) await this.outbox.markPublished(channel.tenantId, channel.channelId, last.seq);
+    return events.length;
+  }
+}
+
+function toMessage(channel: UnpublishedChannel, event: ChannelEvent): ChannelEventMessage {
+  return {
+    tenantId: channel.tenantId,
+    channelId: channel.channelId,
+    seq: event.seq,
+    type: event.type,
+    botId: event.botId,
+    payload: event.payload,
+    createdAt: event.createdAt.toISOString(),
+  };
+}

@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { OutboxRelay } from '#channels';
+import type { ChannelDraft } from '#channels';
+import type { BotId, ChannelId, PrincipalId, SlotId, TenantId } from '#core';
+import { InProcessEventBus, NatsEventBus } from '#events';
+import type { ChannelEventMessage, EventBus } from '#events';
+import { createTestDatabase } from '#test-support';
+import type { Engine, TestDatabase } from '#test-support';
+import { Database } from './database.js';
+import { TypeOrmChannelStore } from './typeorm-channel.store.js';
+import { TypeOrmEventOutbox } from './typeorm-event-outbox.js';
+
+const tenant = 'ten_default' as TenantId;
+/** Channel ids of this run: a NATS server given from outside keeps streams between runs. */
+const run = Date.now().toString(36);
+const quiet = { error: () => undefined };
+
+function channelWithBot(id: string): ChannelDraft {
+  const botId = 'bot_Echo_0' as BotId;
+  return {
+    id: id as ChannelId,
+    name: id,
+    createdBy: 'prn_x' as PrincipalId,
+    slots: [
+      { slotId: 's0' as SlotId, kind: 'bot', label: 'bot', admin: true, inviteHash: null, botId },
+      {
+        slotId: 's1' as SlotId,
+        kind: 'invite',
+        label: 'a',
+        admin: false,
+        inviteHash: `inv-${id}`,
+        botId: null,
+      },
+    ],
+    bots: [
+      {
+        botId,
+        slotId: 's0' as SlotId,
+        name: 'Echo',
+        version: '1',
+        manifest: {},
+        codeRef: 'inline',
+        code: 'export default class Echo {}',
+        codeHash: 'sha256:x',
+        manifestHash: 'sha256:y',
+      },
+    ],
+    messages: [],
+    events: [{ type: 'init', botId, payload: {} }],
+  };
+}
+
+/**
+ * The transactional outbox: committed channel events reach the bus in order, each once, also
+ * when a relay died between committing and publishing or between publishing and recording it.
+ */
+describe.each<[Engine, string]>([
+  ['postgres', 'NATS JetStream'],
+  ['pglite', 'in-process'],
+])('the outbox relay on %s to the %s bus', (engine, busKind) => {
+  let testDb: TestDatabase;
+  let database: Database;
+  let store: TypeOrmChannelStore;
+  let outbox: TypeOrmEventOutbox;
+  let bus: EventBus;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase(engine);
+    database = await Database.open({ url: testDb.url, dataDir: testDb.dataDir });
+    store = new TypeOrmChannelStore(database);
+    outbox = new TypeOrmEventOutbox(database);
+    const nats = process.env['TEST_NATS_URL'];
+    if (busKind === 'NATS JetStream' && !nats) throw new Error('TEST_NATS_URL is not set');
+    bus =
+      busKind === 'NATS JetStream' && nats
+        ? await NatsEventBus.connect({ servers: nats, name: 'outbox-test', logger: quiet })
+        : new InProcessEventBus();
+  });
+
+  afterAll(async () => {
+    await bus?.close();
+    await database?.close();
+    await testDb?.drop();
+  });
+
+  async function collect(channelId: string, count: number): Promise<ChannelEventMessage[]> {
+    const seen: ChannelEventMessage[] = [];
+    const consumer = await bus.consume(tenant, channelId as ChannelId, 'bot_Echo_0', (event) => {
+      seen.push(event);
+      return Promise.resolve();
+    });
+    for (let i = 0; i < 200 && seen.length < count; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await consumer.stop();
+    return seen;
+  }
+
+  it('publishes what was committed while no relay ran, in order, and records it', async () => {
+    const id = `chn_${engine}_a_${run}`;
+    await store.createChannel(tenant, channelWithBot(id));
+    for (const text of ['one', 'two']) {
+      await store.appendMessage(tenant, id as ChannelId, {
+        sender: 'member:s1',
+        kind: 'user',
+        body: { text },
+        toSlot: null,
+      });
+    }
+    // A relay starting now (another replica, or this one after a crash) finds all three.
+    const relay = new OutboxRelay(outbox, bus, { idleMs: 50 }, quiet);
+    expect(await relay.pass()).toBe(3);
+    expect(await relay.pass()).toBe(0);
+    const seen = await collect(id, 3);
+    expect(seen.map((event) => [event.seq, event.type])).toEqual([
+      [1, 'init'],
+      [2, 'message'],
+      [3, 'message'],
+    ]);
+    expect(seen[1]?.payload).toEqual({ message_id: 1 });
+  });
+
+  it('publishes again after a crash between publishing and recording, and consumers see each once', async () => {
+    const id = `chn_${engine}_b_${run}`;
+    await store.createChannel(tenant, channelWithBot(id));
+    const relay = new OutboxRelay(outbox, bus, { idleMs: 50 }, quiet);
+    await relay.pass();
+    // As if the relay had died after publishing, before recording it.
+    await database.tenantRows(tenant, `UPDATE channels SET published_seq = 0 WHERE id = $1`, [id]);
+    expect(await relay.pass()).toBe(1);
+    const seen = await collect(id, 1);
+    expect(seen.map((event) => event.seq)).toEqual([1]);
+  });
+
+  it('runs on its own until stopped, and says whether it is healthy', async () => {
+    const id = `chn_${engine}_c_${run}`;
+    const relay = new OutboxRelay(outbox, bus, { idleMs: 20 }, quiet);
+    expect(relay.healthy(1_000)).toBe(false);
+    relay.start();
+    await store.createChannel(tenant, channelWithBot(id));
+    const seen = await collect(id, 1);
+    expect(seen.map((event) => event.type)).toEqual(['init']);
+    expect(relay.healthy(1_000)).toBe(true);
+    await relay.stop();
+    expect(relay.healthy(1_000)).toBe(false);
+  });
+});
