@@ -7,3 +7,4 @@ export { Clock, SystemClock } from './clock.js';
 export { describeInputError } from './input-error.js';
 export { MAX_JSON_DEPTH, findUnstorableText, isStorableText } from './storable-text.js';
 export { TokenBucketLimiter } from './token-bucket.limiter.js';
+export { NotPublicAddressError, isPublicAddress, publicOnlyLookup } from './public-address.js';

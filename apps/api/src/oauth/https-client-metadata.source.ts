@@ -1,9 +1,8 @@
-import { lookup } from 'node:dns';
-import type { LookupAddress, LookupOptions } from 'node:dns';
 import { request } from 'node:https';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import { ClientMetadataFetchError, ClientMetadataSource } from '#auth';
 import type { FetchedClientMetadata } from '#auth';
+import { NotPublicAddressError, isPublicAddress, publicOnlyLookup } from '#core';
 
 export interface MetadataFetchSettings {
   /** Loopback addresses are refused unless this is set (tests serve documents locally). */
@@ -13,44 +12,6 @@ export interface MetadataFetchSettings {
   /** Extra trusted certificate authorities (PEM), e.g. a company's own. */
   readonly ca?: string | undefined;
 }
-
-/**
- * Addresses a metadata fetch must never reach (server-side request forgery): private, shared,
- * link-local (cloud metadata services), documentation, multicast and reserved ranges.
- */
-const NOT_PUBLIC = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
-  ['192.88.99.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  NOT_PUBLIC.addSubnet(network, prefix, 'ipv4');
-}
-for (const [network, prefix] of [
-  ['::', 128],
-  ['64:ff9b::', 96],
-  ['100::', 64],
-  ['2001:db8::', 32],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const) {
-  NOT_PUBLIC.addSubnet(network, prefix, 'ipv6');
-}
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
 
 /**
  * Fetches Client ID Metadata Documents over https with SSRF guards: the host must resolve only to
@@ -64,7 +25,7 @@ export class HttpsClientMetadataSource extends ClientMetadataSource {
 
   fetch(url: URL): Promise<FetchedClientMetadata> {
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host) && !this.allowed(host)) {
+    if (isIP(host) && !isPublicAddress(host, this.settings.allowLoopback)) {
       return Promise.reject(new ClientMetadataFetchError('its host is not a public address'));
     }
     return new Promise((resolve, reject) => {
@@ -76,7 +37,7 @@ export class HttpsClientMetadataSource extends ClientMetadataSource {
           headers: { accept: 'application/json' },
           // A fresh connection every time: a pooled one would skip the address check below.
           agent: false,
-          lookup: this.lookup,
+          lookup: publicOnlyLookup(this.settings.allowLoopback),
           ca: this.settings.ca,
           timeout: this.settings.timeoutMs,
         },
@@ -122,40 +83,15 @@ export class HttpsClientMetadataSource extends ClientMetadataSource {
       req.on('close', () => clearTimeout(deadline));
       req.on('timeout', () => req.destroy());
       req.on('error', (error) => {
-        fail(error instanceof ClientMetadataFetchError ? error.message : 'the connection failed');
+        fail(
+          error instanceof ClientMetadataFetchError || error instanceof NotPublicAddressError
+            ? error.message
+            : 'the connection failed',
+        );
       });
       req.end();
     });
   }
-
-  private allowed(address: string): boolean {
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-    if (mapped) return this.allowed(mapped);
-    if (LOOPBACK.check(address, family)) return this.settings.allowLoopback;
-    return !NOT_PUBLIC.check(address, family);
-  }
-
-  /** dns.lookup, refusing the host when any address it resolves to is not public. */
-  private readonly lookup = (
-    hostname: string,
-    options: LookupOptions,
-    callback: (
-      error: NodeJS.ErrnoException | null,
-      address: string | LookupAddress[],
-      family?: number,
-    ) => void,
-  ): void => {
-    lookup(hostname, { ...options, all: true }, (error, addresses) => {
-      if (error) return callback(error, []);
-      if (addresses.length === 0 || !addresses.every((a) => this.allowed(a.address))) {
-        return callback(new ClientMetadataFetchError('its host is not a public address'), []);
-      }
-      if (options.all) return callback(null, addresses);
-      const [first] = addresses;
-      callback(null, first?.address ?? '', first?.family);
-    });
-  };
 }
 
 /** Seconds from `Cache-Control: max-age`; 0 for no-store or no-cache; null when absent. */
