@@ -38,6 +38,7 @@ function request(): HookRequest {
     hook: 'message',
     args: [MESSAGE],
     now: Date.now(),
+    egress: [],
   };
 }
 

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Inject, Logger, Module, Optional } from '@nestjs/common';
+import { EgressFetcher } from '#bot-sandbox';
 import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AccessTokens, CachingSessionStore, OAuthStore, PrincipalStore, SessionStore } from '#auth';
@@ -101,11 +103,21 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
         {
           provide: BotLauncher,
           useFactory: () =>
-            new InlineBotLauncher({
-              memoryMb: config.botMemoryMb,
-              timeoutMs: config.botHookTimeoutMs,
-              maxOutputBytes: config.botOutputMaxBytes,
-            }),
+            new InlineBotLauncher(
+              {
+                memoryMb: config.botMemoryMb,
+                timeoutMs: config.botHookTimeoutMs,
+                maxOutputBytes: config.botOutputMaxBytes,
+              },
+              new EgressFetcher({
+                timeoutMs: config.botEgress.timeoutMs,
+                maxResponseBytes: config.botEgress.maxResponseBytes,
+                allowLoopback: config.botEgress.allowLoopback,
+                ca: config.botEgress.caFile
+                  ? readFileSync(config.botEgress.caFile, 'utf8')
+                  : undefined,
+              }),
+            ),
         },
         {
           provide: BotService,

@@ -6,8 +6,11 @@
 export const PRELUDE_SOURCE = String.raw`
 export const randomHex = globalThis.__mpRandomHex;
 export const sha256Hex = globalThis.__mpSha256;
+export const fetchHost = globalThis.__mpFetch;
 delete globalThis.__mpRandomHex;
 delete globalThis.__mpSha256;
+delete globalThis.__mpFetch;
+export const freeze = Object.freeze;
 export const stringify = JSON.stringify;
 export const parse = JSON.parse;
 `;
@@ -19,7 +22,7 @@ export const parse = JSON.parse;
  * produced; once a hook breaks the output limit it fails, even if the bot catches the error.
  */
 export const DRIVER_SOURCE = String.raw`
-import { randomHex, sha256Hex, stringify, parse } from 'mp:prelude';
+import { randomHex, sha256Hex, fetchHost, freeze, stringify, parse } from 'mp:prelude';
 import * as botModule from 'bot:main';
 
 const HOOKS = {
@@ -132,8 +135,31 @@ export async function run(requestJson, maxOutputBytes) {
       const line = parts.map((p) => (typeof p === 'string' ? p : stringify(p))).join(' ');
       logs.push(account(line.slice(0, 2000), 'a log line'));
     },
-    fetch() {
-      throw new Error('ctx.fetch is not available: this bot has no egress allowlist');
+    fetch(url, init = {}) {
+      if (!fetchHost) {
+        throw new Error('ctx.fetch is not available: this bot has no egress allowlist');
+      }
+      const request = stringify({
+        url: String(url),
+        method: String(init.method ?? 'GET'),
+        headers: init.headers ?? {},
+        body: init.body === undefined || init.body === null ? null : String(init.body),
+      });
+      return fetchHost
+        .apply(undefined, [request], {
+          arguments: { copy: true },
+          result: { promise: true, copy: true },
+        })
+        .then((json) => {
+          const response = parse(json);
+          return freeze({
+            status: response.status,
+            ok: response.status >= 200 && response.status < 300,
+            headers: freeze(response.headers),
+            text: () => response.body,
+            json: () => parse(response.body),
+          });
+        });
     },
   });
 

@@ -18,6 +18,8 @@ export interface HookRequest {
   readonly args: readonly unknown[];
   /** Milliseconds since the epoch that `ctx.now()` answers. */
   readonly now: number;
+  /** Hosts `ctx.fetch` may reach (the manifest's `egress`: exact hosts or `*.domain`). */
+  readonly egress: readonly string[];
 }
 
 export interface PostEffect {

@@ -9,3 +9,5 @@ export type {
   PostEffect,
   SandboxLimits,
 } from './hook.types.js';
+export { EgressDeniedError, EgressFetcher, hostAllowed } from './egress.js';
+export type { EgressRequest, EgressResponse, EgressSettings } from './egress.js';

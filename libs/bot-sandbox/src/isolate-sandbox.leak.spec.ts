@@ -22,6 +22,7 @@ describe('IsolateSandbox on a warm isolate', () => {
         hook: 'message',
         args: [{ text: `m${i}` }],
         now: 0,
+        egress: [],
       });
       if (!outcome.ok) failures.push(outcome.error);
     }

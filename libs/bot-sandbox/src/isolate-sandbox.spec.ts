@@ -16,6 +16,7 @@ function request(code: string, overrides: Partial<HookRequest> = {}): HookReques
     hook: 'message',
     args: [{ id: 4, body: { text: 'ping' } }],
     now: 1_700_000_000_000,
+    egress: [],
     ...overrides,
   };
 }

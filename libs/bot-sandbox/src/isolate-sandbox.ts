@@ -3,6 +3,8 @@ import ivm from 'isolated-vm';
 import { z } from 'zod';
 import { toBotModule } from './bot-source.js';
 import { DRIVER_SOURCE, PRELUDE_SOURCE } from './driver.source.js';
+import { EgressDeniedError } from './egress.js';
+import type { EgressFetcher } from './egress.js';
 import type { BotInspection, HookOutcome, HookRequest, SandboxLimits } from './hook.types.js';
 
 /** A plain JSON object, kept as it is (a rebuilt object would drop keys such as `__proto__`). */
@@ -14,6 +16,13 @@ const effectsSchema = z.object({
   posts: z.array(z.object({ kind: z.string(), body: jsonObject, to_slot: z.string().nullable() })),
   state: jsonObject.optional(),
   logs: z.array(z.string()),
+});
+
+const egressRequest = z.object({
+  url: z.string().max(4096),
+  method: z.string().max(16),
+  headers: z.record(z.string().max(256), z.string().max(8192)),
+  body: z.string().nullable(),
 });
 
 const inspectionSchema = z.object({ className: z.string(), manifest: z.string().nullable() });
@@ -45,13 +54,15 @@ export class IsolateSandbox {
   constructor(
     private readonly limits: SandboxLimits,
     private readonly maxWarmIsolates = 64,
+    /** How `ctx.fetch` reaches out; null: bots have no network at all. */
+    private readonly egress: EgressFetcher | null = null,
   ) {}
 
   /** Evaluates the module and reads its class and static manifest, in a throw-away isolate. */
   async inspect(
     code: string,
   ): Promise<{ ok: true; inspection: BotInspection } | { ok: false; error: string }> {
-    const outcome = await this.withContext(null, code, async (loaded, deadline) => {
+    const outcome = await this.withContext(null, code, null, async (loaded, deadline) => {
       const json = (await loaded.inspect.apply(undefined, [], {
         result: { copy: true },
         timeout: remaining(deadline),
@@ -69,29 +80,35 @@ export class IsolateSandbox {
   /** Runs one hook and returns its effects, or the reason it failed (never throws for bot faults). */
   async run(request: HookRequest): Promise<HookOutcome> {
     // The driver needs neither the key nor the code (it runs the module it was given).
-    const { isolationKey, code, ...forBot } = request;
-    const outcome = await this.withContext(isolationKey, code, async (loaded, deadline) => {
-      const json = (await loaded.run.apply(
-        undefined,
-        [JSON.stringify(forBot), this.limits.maxOutputBytes],
-        {
-          arguments: { copy: true },
-          result: { promise: true, copy: true },
-          timeout: remaining(deadline),
-        },
-      )) as string;
-      // The driver accounts output as it goes; this host-side check holds even if bot code
-      // tampered with the isolate's built-ins.
-      if (
-        typeof json !== 'string' ||
-        json.length > this.limits.maxOutputBytes + OUTPUT_ENVELOPE_BYTES
-      ) {
-        throw new BotCodeError(
-          `output limit exceeded: a hook may produce at most ${this.limits.maxOutputBytes} bytes`,
-        );
-      }
-      return effectsSchema.parse(JSON.parse(json));
-    });
+    const { isolationKey, code, egress, ...forBot } = request;
+    const fetcher = this.egress && egress.length > 0 ? this.fetchFor(egress) : null;
+    const outcome = await this.withContext(
+      isolationKey,
+      code,
+      fetcher,
+      async (loaded, deadline) => {
+        const json = (await loaded.run.apply(
+          undefined,
+          [JSON.stringify(forBot), this.limits.maxOutputBytes],
+          {
+            arguments: { copy: true },
+            result: { promise: true, copy: true },
+            timeout: remaining(deadline),
+          },
+        )) as string;
+        // The driver accounts output as it goes; this host-side check holds even if bot code
+        // tampered with the isolate's built-ins.
+        if (
+          typeof json !== 'string' ||
+          json.length > this.limits.maxOutputBytes + OUTPUT_ENVELOPE_BYTES
+        ) {
+          throw new BotCodeError(
+            `output limit exceeded: a hook may produce at most ${this.limits.maxOutputBytes} bytes`,
+          );
+        }
+        return effectsSchema.parse(JSON.parse(json));
+      },
+    );
     return outcome.ok ? { ok: true, effects: outcome.value } : outcome;
   }
 
@@ -101,9 +118,31 @@ export class IsolateSandbox {
     this.warm.clear();
   }
 
+  /**
+   * The host side of `ctx.fetch` for one hook: the bot's request, checked, through the egress
+   * rules; the response or the reason it was refused.
+   */
+  private fetchFor(allowlist: readonly string[]): (json: string) => Promise<string> {
+    const fetcher = this.egress;
+    return async (json: string) => {
+      if (!fetcher) throw new Error('ctx.fetch is not available');
+      const parsed = egressRequest.safeParse(JSON.parse(json));
+      if (!parsed.success)
+        throw new Error('ctx.fetch(url, { method, headers, body }): bad arguments');
+      try {
+        return JSON.stringify(await fetcher.fetch(allowlist, parsed.data));
+      } catch (error) {
+        if (error instanceof EgressDeniedError)
+          throw new Error(`ctx.fetch refused: ${error.message}`);
+        throw new Error('ctx.fetch failed');
+      }
+    };
+  }
+
   private async withContext<T>(
     key: string | null,
     code: string,
+    fetcher: ((json: string) => Promise<string>) | null,
     work: (loaded: Loaded, deadline: number) => Promise<T>,
   ): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
     const prepared = toBotModule(code);
@@ -138,6 +177,7 @@ export class IsolateSandbox {
         '__mpSha256',
         new ivm.Callback((text: string) => createHash('sha256').update(text, 'utf8').digest('hex')),
       );
+      if (fetcher) context.global.setSync('__mpFetch', keep(new ivm.Reference(fetcher)));
       const prelude = keep(isolate.compileModuleSync(PRELUDE_SOURCE, { filename: 'prelude.js' }));
       const bot = keep(isolate.compileModuleSync(prepared.module, { filename: 'bot.js' }));
       const driver = keep(isolate.compileModuleSync(DRIVER_SOURCE, { filename: 'driver.js' }));

@@ -23,6 +23,17 @@ export const declaredManifest = z
     hooks: z.array(z.string().max(64)).max(16).optional(),
     emits: z.array(z.string().max(64)).max(32).optional(),
     params: z.record(z.string(), z.unknown()).optional(),
+    egress: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i,
+            'egress: hosts like api.example.com or *.example.com',
+          ),
+      )
+      .max(32)
+      .optional(),
   })
   .catchall(z.unknown());
 

@@ -277,9 +277,18 @@ export class BotService extends BotHost {
       hook: call.hook,
       args: call.args,
       now: Date.now(),
+      egress: egressOf(bot.manifest),
     });
     return { ...outcome, hook: call.hook };
   }
+}
+
+/** The hosts the bot's manifest lets `ctx.fetch` reach (checked when the bot was attached). */
+function egressOf(manifest: Record<string, unknown>): string[] {
+  const egress = manifest['egress'];
+  return Array.isArray(egress)
+    ? egress.filter((host): host is string => typeof host === 'string')
+    : [];
 }
 
 /** The hook an event calls, and its arguments as the bot sees them. */

@@ -1,4 +1,5 @@
 import { IsolateSandbox } from '#bot-sandbox';
+import type { EgressFetcher } from '#bot-sandbox';
 import type { BotInspection, HookOutcome, HookRequest, SandboxLimits } from '#bot-sandbox';
 import { BotLauncher } from './bot-launcher.js';
 
@@ -6,9 +7,9 @@ import { BotLauncher } from './bot-launcher.js';
 export class InlineBotLauncher extends BotLauncher {
   private readonly sandbox: IsolateSandbox;
 
-  constructor(limits: SandboxLimits) {
+  constructor(limits: SandboxLimits, egress: EgressFetcher | null = null) {
     super();
-    this.sandbox = new IsolateSandbox(limits);
+    this.sandbox = new IsolateSandbox(limits, undefined, egress);
   }
 
   inspect(

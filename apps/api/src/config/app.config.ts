@@ -29,6 +29,12 @@ const environment = z.object({
   BOT_MEMORY_MB: int(8, 4_096, 64),
   BOT_OUTPUT_MAX_BYTES: int(1_024, 16 * 1024 * 1024, 256 * 1024),
   BOT_SETTLE_TIMEOUT_MS: int(0, 60_000, 5_000),
+  BOT_EGRESS_TIMEOUT_MS: int(100, 60_000, 5_000),
+  BOT_EGRESS_MAX_BYTES: int(1_024, 64 * 1024 * 1024, 1024 * 1024),
+  BOT_EGRESS_ALLOW_LOOPBACK: z
+    .enum(['true', 'false'], { error: 'must be "true" or "false"' })
+    .default('false'),
+  BOT_EGRESS_CA_FILE: z.string().optional(),
   MESSAGE_RATE_PER_MINUTE: int(1, 1_000_000, 120),
   MESSAGE_RATE_BURST: int(1, 1_000_000, 30),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
@@ -87,6 +93,13 @@ export class AppConfig {
   readonly botMemoryMb: number;
   readonly botOutputMaxBytes: number;
   readonly botSettleTimeoutMs: number;
+  /** ctx.fetch limits (issue 4 item 5); loopback only for tests; extra CAs for private PKI. */
+  readonly botEgress: {
+    readonly timeoutMs: number;
+    readonly maxResponseBytes: number;
+    readonly allowLoopback: boolean;
+    readonly caFile: string | undefined;
+  };
   readonly messageRatePerMinute: number;
   readonly messageRateBurst: number;
   readonly logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
@@ -131,6 +144,12 @@ export class AppConfig {
     this.botMemoryMb = values.BOT_MEMORY_MB;
     this.botOutputMaxBytes = values.BOT_OUTPUT_MAX_BYTES;
     this.botSettleTimeoutMs = values.BOT_SETTLE_TIMEOUT_MS;
+    this.botEgress = {
+      timeoutMs: values.BOT_EGRESS_TIMEOUT_MS,
+      maxResponseBytes: values.BOT_EGRESS_MAX_BYTES,
+      allowLoopback: values.BOT_EGRESS_ALLOW_LOOPBACK === 'true',
+      caFile: values.BOT_EGRESS_CA_FILE,
+    };
     this.messageRatePerMinute = values.MESSAGE_RATE_PER_MINUTE;
     this.messageRateBurst = values.MESSAGE_RATE_BURST;
     this.logLevel = values.LOG_LEVEL;
