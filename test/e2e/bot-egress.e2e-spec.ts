@@ -1,13 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connectAgent } from '../support/mcp-client.js';
 import type { Agent } from '../support/mcp-client.js';
 import { startTestApp } from '../support/test-app.js';
+import { selfSignedCertificate } from '../support/tls.js';
+import type { TestCertificate } from '../support/tls.js';
 import type { TestApp } from '../support/test-app.js';
 
 interface Synced {
@@ -28,48 +26,23 @@ function pricingBot(egress: string[], url: string): string {
 
 /** ctx.fetch end to end: the manifest's egress list reaches the sandbox through BotService. */
 describe('bots reaching the network through their egress list', () => {
-  let certDir: string;
+  let tls: TestCertificate;
   let server: Server;
   let app: TestApp;
   let agent: Agent;
   let base: string;
 
   beforeAll(async () => {
-    certDir = mkdtempSync(join(tmpdir(), 'mp-bot-egress-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost',
-        '-keyout',
-        join(certDir, 'key.pem'),
-        '-out',
-        join(certDir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    server = createServer(
-      {
-        key: readFileSync(join(certDir, 'key.pem')),
-        cert: readFileSync(join(certDir, 'cert.pem')),
-      },
-      (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"price":7}'),
+    tls = selfSignedCertificate();
+    server = createServer({ key: tls.key, cert: tls.cert }, (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"price":7}'),
     );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `https://localhost:${(server.address() as { port: number }).port}`;
     app = await startTestApp({
       env: {
         BOT_EGRESS_ALLOW_LOOPBACK: 'true',
-        BOT_EGRESS_CA_FILE: join(certDir, 'cert.pem'),
+        BOT_EGRESS_CA_FILE: tls.certPath,
       },
     });
     agent = await connectAgent(app.url);
@@ -79,7 +52,7 @@ describe('bots reaching the network through their egress list', () => {
     await agent?.close();
     await app?.close();
     await new Promise((resolve) => server?.close(resolve));
-    rmSync(certDir, { recursive: true, force: true });
+    tls?.remove();
   });
 
   async function replyTo(code: string): Promise<Synced['messages']> {

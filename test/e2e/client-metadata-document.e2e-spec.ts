@@ -1,9 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -13,6 +9,8 @@ import { freePort } from '../support/free-port.js';
 import { InMemoryOAuthProvider } from '../support/oauth-provider.js';
 import { TEST_REDIRECT_URI, authorizeUrl, pkcePair } from '../support/oauth.js';
 import { startTestApp } from '../support/test-app.js';
+import { selfSignedCertificate } from '../support/tls.js';
+import type { TestCertificate } from '../support/tls.js';
 import type { TestApp } from '../support/test-app.js';
 
 /**
@@ -20,7 +18,7 @@ import type { TestApp } from '../support/test-app.js';
  * with its own certificate authority. The server fetches the document with SSRF guards.
  */
 describe('clients identified by a metadata document', () => {
-  let certDir: string;
+  let tls: TestCertificate;
   let docs: Server;
   let docsBase: string;
   let app: TestApp;
@@ -40,63 +38,36 @@ describe('clients identified by a metadata document', () => {
   }
 
   beforeAll(async () => {
-    certDir = mkdtempSync(join(tmpdir(), 'mp-cimd-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout',
-        join(certDir, 'key.pem'),
-        '-out',
-        join(certDir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    tls = selfSignedCertificate();
     const port = await freePort();
     docsBase = `https://localhost:${port}`;
-    docs = createServer(
-      {
-        key: readFileSync(join(certDir, 'key.pem')),
-        cert: readFileSync(join(certDir, 'cert.pem')),
-      },
-      (req, res) => {
-        fetched.push(req.url ?? '');
-        const json = (body: unknown) =>
-          res
-            .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' })
-            .end(JSON.stringify(body));
-        switch (req.url ?? '') {
-          case '/client.json':
-            return json(documentFor('/client.json'));
-          case '/impostor.json':
-            return json(documentFor('/client.json'));
-          case '/confidential.json':
-            return json(
-              documentFor('/confidential.json', {
-                token_endpoint_auth_method: 'client_secret_basic',
-              }),
-            );
-          case '/huge.json':
-            return json(documentFor('/huge.json', { client_name: 'x'.repeat(40_000) }));
-          case '/moved.json':
-            return res.writeHead(302, { location: '/client.json' }).end();
-          default:
-            return res.writeHead(404).end();
-        }
-      },
-    );
+    docs = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+      fetched.push(req.url ?? '');
+      const json = (body: unknown) =>
+        res
+          .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=600' })
+          .end(JSON.stringify(body));
+      switch (req.url ?? '') {
+        case '/client.json':
+          return json(documentFor('/client.json'));
+        case '/impostor.json':
+          return json(documentFor('/client.json'));
+        case '/confidential.json':
+          return json(
+            documentFor('/confidential.json', {
+              token_endpoint_auth_method: 'client_secret_basic',
+            }),
+          );
+        case '/huge.json':
+          return json(documentFor('/huge.json', { client_name: 'x'.repeat(40_000) }));
+        case '/moved.json':
+          return res.writeHead(302, { location: '/client.json' }).end();
+        default:
+          return res.writeHead(404).end();
+      }
+    });
     await new Promise<void>((resolve) => docs.listen(port, '127.0.0.1', resolve));
-    const trust = { OAUTH_EXTRA_CA_FILE: join(certDir, 'cert.pem') };
+    const trust = { OAUTH_EXTRA_CA_FILE: tls.certPath };
     app = await startTestApp({ env: { ...trust, CLIENT_METADATA_ALLOW_LOOPBACK: 'true' } });
     guarded = await startTestApp({ env: trust });
   });
@@ -105,7 +76,7 @@ describe('clients identified by a metadata document', () => {
     await app?.close();
     await guarded?.close();
     await new Promise((resolve) => docs?.close(resolve));
-    rmSync(certDir, { recursive: true, force: true });
+    tls?.remove();
   });
 
   it('lets the MCP SDK client authorize with its document URL as client_id, fetched once', async () => {

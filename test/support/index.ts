@@ -3,3 +3,5 @@
 export { freePort } from './free-port.js';
 export { createTestDatabase } from './test-database.js';
 export type { Engine, TestDatabase } from './test-database.js';
+export { selfSignedCertificate } from './tls.js';
+export type { TestCertificate } from './tls.js';

@@ -1,10 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { selfSignedCertificate } from '#test-support';
+import type { TestCertificate } from '#test-support';
 import { EgressFetcher, hostAllowed } from './egress.js';
 import type { HookRequest } from './hook.types.js';
 import { IsolateSandbox } from './isolate-sandbox.js';
@@ -26,53 +24,26 @@ describe('hostAllowed', () => {
  * authority, on loopback, which only the test setting allows).
  */
 describe('ctx.fetch through the egress rules', () => {
-  let certDir: string;
+  let tls: TestCertificate;
   let server: Server;
   let port: number;
   let sandbox: IsolateSandbox;
   let strict: IsolateSandbox;
 
   beforeAll(async () => {
-    certDir = mkdtempSync(join(tmpdir(), 'mp-egress-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-keyout',
-        join(certDir, 'key.pem'),
-        '-out',
-        join(certDir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    server = createServer(
-      {
-        key: readFileSync(join(certDir, 'key.pem')),
-        cert: readFileSync(join(certDir, 'cert.pem')),
-      },
-      (req, res) => {
-        if (req.url === '/data')
-          return res.writeHead(200, { 'content-type': 'application/json' }).end('{"price":42}');
-        if (req.url === '/here') return res.writeHead(302, { location: '/data' }).end();
-        if (req.url === '/away')
-          return res.writeHead(302, { location: `https://127.0.0.1:${port}/data` }).end();
-        if (req.url === '/huge') return res.writeHead(200).end('x'.repeat(20_000));
-        res.writeHead(404).end();
-      },
-    );
+    tls = selfSignedCertificate();
+    server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+      if (req.url === '/data')
+        return res.writeHead(200, { 'content-type': 'application/json' }).end('{"price":42}');
+      if (req.url === '/here') return res.writeHead(302, { location: '/data' }).end();
+      if (req.url === '/away')
+        return res.writeHead(302, { location: `https://127.0.0.1:${port}/data` }).end();
+      if (req.url === '/huge') return res.writeHead(200).end('x'.repeat(20_000));
+      res.writeHead(404).end();
+    });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as { port: number }).port;
-    const ca = readFileSync(join(certDir, 'cert.pem'), 'utf8');
+    const ca = tls.cert.toString('utf8');
     const limits = { memoryMb: 32, timeoutMs: 3_000, maxOutputBytes: 64 * 1024 };
     const settings = { timeoutMs: 2_000, maxResponseBytes: 10_000, ca };
     sandbox = new IsolateSandbox(
@@ -91,7 +62,7 @@ describe('ctx.fetch through the egress rules', () => {
     sandbox?.dispose();
     strict?.dispose();
     await new Promise((resolve) => server?.close(resolve));
-    rmSync(certDir, { recursive: true, force: true });
+    tls?.remove();
   });
 
   function fetching(url: string, egress: string[]): HookRequest {
