@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ChannelId, TenantId } from '#core';
 import { NatsEventBus } from '#events';
-import type { ChannelEventMessage } from '#events';
+import type { ReceivedChannelEvent } from '#events';
 import { connectAgent } from '../support/mcp-client.js';
 import type { Agent } from '../support/mcp-client.js';
 import { authorizeOpen } from '../support/oauth.js';
+import { testNats } from '../support/nats.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
 
@@ -30,12 +31,11 @@ describe('two API replicas sharing Postgres and NATS', () => {
   let onSecond: Agent;
 
   beforeAll(async () => {
-    const nats = process.env['TEST_NATS_URL'];
-    if (!nats) throw new Error('TEST_NATS_URL is not set: run through the e2e Jest project');
-    first = await startTestApp({ env: { NATS_URL: nats } });
+    const nats = testNats().env;
+    first = await startTestApp({ env: nats });
     second = await startTestApp({
       database: first.database,
-      env: { NATS_URL: nats, PUBLIC_URL: first.url },
+      env: { ...nats, PUBLIC_URL: first.url },
     });
     // One person, one token, each request to either replica.
     const { accessToken } = await authorizeOpen(first.url);
@@ -80,11 +80,12 @@ describe('two API replicas sharing Postgres and NATS', () => {
       await agent.call('post_message', { channel_id: created.channel_id, body: `relay ${i}` });
     }
     const observer = await NatsEventBus.connect({
-      servers: process.env['TEST_NATS_URL'] ?? '',
+      servers: testNats().servers,
+      credentials: testNats().credentials,
       name: 'observer',
       logger: { error: () => undefined },
     });
-    const seen: ChannelEventMessage[] = [];
+    const seen: ReceivedChannelEvent[] = [];
     const consumer = await observer.consume(
       'ten_default' as TenantId,
       created.channel_id as ChannelId,

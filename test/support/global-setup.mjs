@@ -1,6 +1,6 @@
 // Starts the servers of the integration and e2e tiers once per run, unless the environment names
-// its own (TEST_DATABASE_URL or DATABASE_URL; TEST_NATS_URL or NATS_URL). Test workers inherit the
-// variables set here.
+// its own (TEST_DATABASE_URL or DATABASE_URL; TEST_NATS_URL or NATS_URL, with NATS_CREDS_FILE and
+// NATS_RUNNER_SIGNING_KEY_FILE for an operator-mode server). Test workers inherit the variables set here.
 import { startNats } from './nats-server.mjs';
 import { startPostgres } from './postgres-server.mjs';
 
@@ -14,9 +14,13 @@ export default async function globalSetup() {
   }
   if (process.env.TEST_NATS_URL || process.env.NATS_URL) {
     process.env.TEST_NATS_URL ??= process.env.NATS_URL;
+    process.env.TEST_NATS_CREDS_FILE ??= process.env.NATS_CREDS_FILE;
+    process.env.TEST_NATS_SIGNING_KEY_FILE ??= process.env.NATS_RUNNER_SIGNING_KEY_FILE;
   } else {
     const nats = await startNats();
     process.env.TEST_NATS_URL = nats.url;
+    process.env.TEST_NATS_CREDS_FILE = nats.credsFile;
+    process.env.TEST_NATS_SIGNING_KEY_FILE = nats.signingKeyFile;
     globalThis.__mpNats = nats;
   }
 }

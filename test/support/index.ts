@@ -5,3 +5,5 @@ export { createTestDatabase } from './test-database.js';
 export type { Engine, TestDatabase } from './test-database.js';
 export { selfSignedCertificate } from './tls.js';
 export type { TestCertificate } from './tls.js';
+export { natsOf, testNats } from './nats.js';
+export type { TestNats } from './nats.js';

@@ -95,6 +95,9 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
             config.natsUrl
               ? NatsEventBus.connect({
                   servers: config.natsUrl,
+                  credentials: config.natsCredsFile
+                    ? readFileSync(config.natsCredsFile, 'utf8')
+                    : undefined,
                   name: 'mp-api',
                   logger: new Logger('Events'),
                 })

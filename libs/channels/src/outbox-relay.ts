@@ -1,5 +1,6 @@
 import type { ChannelEventMessage, EventBus } from '#events';
-import type { ChannelEvent } from './channel.types.js';
+import { toMessageView } from './channel.views.js';
+import type { PendingEvent } from './ports/channel.store.js';
 import type { EventOutbox, UnpublishedChannel } from './ports/event-outbox.js';
 
 /** Channels and events handled per pass. */
@@ -89,7 +90,7 @@ export class OutboxRelay {
   }
 }
 
-function toMessage(channel: UnpublishedChannel, event: ChannelEvent): ChannelEventMessage {
+function toMessage(channel: UnpublishedChannel, event: PendingEvent): ChannelEventMessage {
   return {
     tenantId: channel.tenantId,
     channelId: channel.channelId,
@@ -98,5 +99,6 @@ function toMessage(channel: UnpublishedChannel, event: ChannelEvent): ChannelEve
     botId: event.botId,
     payload: event.payload,
     createdAt: event.createdAt.toISOString(),
+    message: event.message ? toMessageView(event.message) : null,
   };
 }

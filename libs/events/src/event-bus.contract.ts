@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ChannelId, TenantId } from '#core';
 import { InvalidEventMessageError } from './channel-event.message.js';
-import type { ChannelEventMessage } from './channel-event.message.js';
+import type { ChannelEventMessage, ReceivedChannelEvent } from './channel-event.message.js';
 import type { EventBus } from './event-bus.js';
 
 /** A channel no other test uses: the NATS stream outlives each test. */
@@ -25,6 +25,7 @@ function event(
     botId: null,
     payload: { message_id: seq, text },
     createdAt: new Date(0).toISOString(),
+    message: null,
   };
 }
 
@@ -88,7 +89,7 @@ export function describeEventBusContract(adapter: string, open: () => Promise<Ev
     it('gives every consumer every event of its channel only, with the payload intact', async () => {
       const channel = freshChannel();
       const other = freshChannel();
-      const received: Record<string, ChannelEventMessage[]> = { one: [], two: [] };
+      const received: Record<string, ReceivedChannelEvent[]> = { one: [], two: [] };
       const consumers = await Promise.all(
         (['one', 'two'] as const).map((name) =>
           bus.consume(channel.tenantId, channel.channelId, name, (e) => {

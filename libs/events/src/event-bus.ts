@@ -1,5 +1,5 @@
 import type { ChannelId, TenantId } from '#core';
-import type { ChannelEventMessage } from './channel-event.message.js';
+import type { ChannelEventMessage, ReceivedChannelEvent } from './channel-event.message.js';
 
 /** A running consumer of a channel's events; stop it to stop deliveries. */
 export interface EventConsumer {
@@ -7,7 +7,7 @@ export interface EventConsumer {
 }
 
 /** Handles one event; resolving acknowledges it, throwing has it delivered again later. */
-export type EventHandler = (event: ChannelEventMessage) => Promise<void>;
+export type EventHandler = (event: ReceivedChannelEvent) => Promise<void>;
 
 /**
  * Carries channel signals between the parts of the system and between API replicas (DESIGN §7).

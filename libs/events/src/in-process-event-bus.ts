@@ -1,6 +1,6 @@
 import type { ChannelId, TenantId } from '#core';
 import { parseEventMessage } from './channel-event.message.js';
-import type { ChannelEventMessage } from './channel-event.message.js';
+import type { ChannelEventMessage, ReceivedChannelEvent } from './channel-event.message.js';
 import { EventBus, RETRY_DELAY_MS, eventSubject, wakeSubject } from './event-bus.js';
 import type { EventConsumer, EventHandler } from './event-bus.js';
 
@@ -8,7 +8,7 @@ import type { EventConsumer, EventHandler } from './event-bus.js';
 const RETAINED_EVENTS = 10_000;
 
 interface ChannelLog {
-  readonly events: ChannelEventMessage[];
+  readonly events: ReceivedChannelEvent[];
   /** Wakes the consumers waiting for the next event. */
   readonly waiting: Set<() => void>;
 }

@@ -3,20 +3,21 @@ import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream } from '@nats-io/jetstream';
 import type { ChannelId, TenantId } from '#core';
+import { natsAuth } from './nats-event-bus.js';
+import { testNats } from '#test-support';
 import { describeEventBusContract } from './event-bus.contract.js';
 import { eventSubject } from './event-bus.js';
 import { NatsEventBus } from './nats-event-bus.js';
 
-function natsUrl(): string {
-  const url = process.env['TEST_NATS_URL'];
-  if (!url) throw new Error('TEST_NATS_URL is not set: run through the integration Jest project');
-  return url;
-}
-
 const quiet = { error: () => undefined };
 
+function connection(): { servers: string; credentials: string } {
+  const { servers, credentials } = testNats();
+  return { servers, credentials };
+}
+
 describeEventBusContract('NATS JetStream', () =>
-  NatsEventBus.connect({ servers: natsUrl(), name: 'contract-test', logger: quiet }),
+  NatsEventBus.connect({ ...connection(), name: 'contract-test', logger: quiet }),
 );
 
 describe('NatsEventBus', () => {
@@ -24,8 +25,8 @@ describe('NatsEventBus', () => {
   let raw: NatsConnection;
 
   beforeAll(async () => {
-    bus = await NatsEventBus.connect({ servers: natsUrl(), name: 'nats-test', logger: quiet });
-    raw = await connect({ servers: natsUrl() });
+    bus = await NatsEventBus.connect({ ...connection(), name: 'nats-test', logger: quiet });
+    raw = await connect({ servers: testNats().servers, ...natsAuth(testNats().credentials) });
   });
 
   afterAll(async () => {
@@ -63,7 +64,7 @@ describe('NatsEventBus', () => {
   it('reports its connection for readiness', async () => {
     expect(bus.isHealthy()).toBe(true);
     const other = await NatsEventBus.connect({
-      servers: natsUrl(),
+      ...connection(),
       name: 'closing',
       logger: quiet,
     });

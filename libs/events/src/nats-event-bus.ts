@@ -1,16 +1,14 @@
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
-import { connect } from '@nats-io/transport-node';
+import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import type { ChannelId, TenantId } from '#core';
-import { InvalidEventMessageError, parseEventMessage } from './channel-event.message.js';
+import { parseEventMessage } from './channel-event.message.js';
 import type { ChannelEventMessage } from './channel-event.message.js';
-import { EventBus, RETRY_DELAY_MS, eventSubject, wakeSubject } from './event-bus.js';
+import { EventBus, eventSubject, wakeSubject } from './event-bus.js';
 import type { EventConsumer, EventHandler } from './event-bus.js';
-
-/** The JetStream stream of committed channel events (DESIGN §7). */
-export const EVENT_STREAM = 'MP_EVENTS';
+import { EVENT_STREAM, consumeDurable, durableConfig, durableName } from './nats-consumer.js';
 
 /**
  * Only the event subjects: a stream over all of `mp.>` would also capture the wake-ups and answer
@@ -21,13 +19,13 @@ const STREAM_SUBJECTS = ['mp.*.ch.*.ev'];
 const DUPLICATE_WINDOW_MS = 10 * 60 * 1000;
 /** Events are kept this long (the outbox in Postgres is the record). */
 const EVENT_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
-/** A delivery not acknowledged within this time (a consumer that died mid-hook) comes again. */
-const ACK_WAIT_MS = 30_000;
 
 export interface NatsEventBusOptions {
   readonly servers: string;
   /** Shown in the server's connection list. */
   readonly name: string;
+  /** A NATS credentials file's content (user JWT and seed), when the server requires them. */
+  readonly credentials?: string | undefined;
   readonly logger?: { error(message: string): void };
 }
 
@@ -69,6 +67,7 @@ export class NatsEventBus extends EventBus {
       name: options.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      ...natsAuth(options.credentials),
     });
     const jsm = await jetstreamManager(nc);
     const config = {
@@ -127,40 +126,11 @@ export class NatsEventBus extends EventBus {
     handle: EventHandler,
   ): Promise<EventConsumer> {
     const durable = durableName(tenantId, channelId, name);
-    await this.jsm.consumers.add(EVENT_STREAM, {
-      durable_name: durable,
-      filter_subject: eventSubject(tenantId, channelId),
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      max_ack_pending: 1,
-      ack_wait: nanos(ACK_WAIT_MS),
-    });
-    const consumer = await this.js.consumers.get(EVENT_STREAM, durable);
-    const messages = await consumer.consume({ max_messages: 1 });
-    const loop = (async () => {
-      for await (const message of messages) {
-        let event: ChannelEventMessage;
-        try {
-          event = parseEventMessage(message.json());
-        } catch (error) {
-          const reason = error instanceof InvalidEventMessageError ? error.message : 'not JSON';
-          this.logger.error(`dropped an event on ${message.subject}: ${reason}`);
-          // Without a reason: nats-server 2.9 (Debian's) does not read one and would not end it.
-          message.term();
-          continue;
-        }
-        try {
-          await handle(event);
-          message.ack();
-        } catch {
-          message.nak(RETRY_DELAY_MS);
-        }
-      }
-    })();
+    await this.jsm.consumers.add(EVENT_STREAM, durableConfig(tenantId, channelId, durable));
+    const consumer = await consumeDurable(this.js, durable, handle, this.logger);
     const running: EventConsumer = {
       stop: async () => {
-        await messages.close();
-        await loop;
+        await consumer.stop();
         this.consumers.delete(running);
       },
     };
@@ -181,7 +151,11 @@ export class NatsEventBus extends EventBus {
   }
 }
 
-/** A durable consumer's name: NATS names allow no `.`, `*`, `>` or spaces. */
-function durableName(tenantId: string, channelId: string, name: string): string {
-  return `${tenantId}_${channelId}_${name}`.replace(/[^A-Za-z0-9_-]/g, '_');
+/** Connection options for a credentials file's content, if any. */
+export function natsAuth(credentials: string | undefined): {
+  authenticator?: ReturnType<typeof credsAuthenticator>;
+} {
+  return credentials
+    ? { authenticator: credsAuthenticator(new TextEncoder().encode(credentials)) }
+    : {};
 }

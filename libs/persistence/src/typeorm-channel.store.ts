@@ -6,7 +6,6 @@ import type {
   BotSummary,
   Channel,
   ChannelDraft,
-  ChannelEvent,
   ChannelEventDraft,
   ChannelSummary,
   ChannelUpdate,
@@ -17,6 +16,7 @@ import type {
   Slot,
 } from '#channels';
 import type { EntityManager } from 'typeorm';
+import { readEventsWithMessages } from './channel-event-rows.js';
 import type { Database } from './database.js';
 import { BotEntity, ChannelEventEntity, MessageEntity, SlotEntity } from './entities/index.js';
 import { jsonb } from './entities/json.js';
@@ -422,52 +422,14 @@ export class TypeOrmChannelStore extends ChannelStore {
     });
   }
 
-  async pendingEvents(
+  pendingEvents(
     tenantId: TenantId,
     channelId: ChannelId,
     botId: BotId,
     afterSeq: number,
     limit: number,
   ): Promise<PendingEvent[]> {
-    const rows = await this.sql(tenantId)<
-      Omit<MessageRow, 'id' | 'channel_id' | 'created_at'> & {
-        seq: number;
-        type: ChannelEvent['type'];
-        bot_id: string | null;
-        payload: never;
-        event_at: Date;
-        message_id: number | null;
-        message_at: Date | null;
-      }
-    >(
-      `SELECT e.seq, e.type, e.bot_id, e.payload, e.created_at AS event_at,
-              m.id AS message_id, m.sender, m.kind, m.body, m.to_slot, m.created_at AS message_at
-       FROM channel_events e
-       LEFT JOIN messages m ON e.type = 'message' AND m.tenant_id = e.tenant_id
-         AND m.channel_id = e.channel_id AND m.id = (e.payload->>'message_id')::integer
-       WHERE e.tenant_id = $1 AND e.channel_id = $2 AND e.seq > $3 AND (e.bot_id IS NULL OR e.bot_id = $4)
-       ORDER BY e.seq LIMIT $5`,
-      [tenantId, channelId, afterSeq, botId, limit],
-    );
-    return rows.map((row) => {
-      const event = {
-        seq: row.seq,
-        type: row.type,
-        botId: row.bot_id,
-        payload: row.payload,
-        createdAt: row.event_at,
-      };
-      const message =
-        row.message_id === null || row.message_at === null
-          ? null
-          : toMessage({
-              ...row,
-              id: row.message_id,
-              channel_id: channelId,
-              created_at: row.message_at,
-            });
-      return { ...(event as ChannelEvent), message };
-    });
+    return readEventsWithMessages(this.database, tenantId, channelId, afterSeq, limit, botId);
   }
 
   async botsWithPendingEvents(): Promise<{ tenantId: TenantId; channelId: ChannelId }[]> {

@@ -3,8 +3,8 @@ import { OutboxRelay } from '#channels';
 import type { ChannelDraft } from '#channels';
 import type { BotId, ChannelId, PrincipalId, SlotId, TenantId } from '#core';
 import { InProcessEventBus, NatsEventBus } from '#events';
-import type { ChannelEventMessage, EventBus } from '#events';
-import { createTestDatabase } from '#test-support';
+import type { EventBus, ReceivedChannelEvent } from '#events';
+import { createTestDatabase, testNats } from '#test-support';
 import type { Engine, TestDatabase } from '#test-support';
 import { Database } from './database.js';
 import { TypeOrmChannelStore } from './typeorm-channel.store.js';
@@ -69,11 +69,14 @@ describe.each<[Engine, string]>([
     database = await Database.open({ url: testDb.url, dataDir: testDb.dataDir });
     store = new TypeOrmChannelStore(database);
     outbox = new TypeOrmEventOutbox(database);
-    const nats = process.env['TEST_NATS_URL'];
-    if (busKind === 'NATS JetStream' && !nats) throw new Error('TEST_NATS_URL is not set');
     bus =
-      busKind === 'NATS JetStream' && nats
-        ? await NatsEventBus.connect({ servers: nats, name: 'outbox-test', logger: quiet })
+      busKind === 'NATS JetStream'
+        ? await NatsEventBus.connect({
+            servers: testNats().servers,
+            credentials: testNats().credentials,
+            name: 'outbox-test',
+            logger: quiet,
+          })
         : new InProcessEventBus();
   });
 
@@ -83,8 +86,8 @@ describe.each<[Engine, string]>([
     await testDb?.drop();
   });
 
-  async function collect(channelId: string, count: number): Promise<ChannelEventMessage[]> {
-    const seen: ChannelEventMessage[] = [];
+  async function collect(channelId: string, count: number): Promise<ReceivedChannelEvent[]> {
+    const seen: ReceivedChannelEvent[] = [];
     const consumer = await bus.consume(tenant, channelId as ChannelId, 'bot_Echo_0', (event) => {
       seen.push(event);
       return Promise.resolve();

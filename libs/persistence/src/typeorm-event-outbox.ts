@@ -1,6 +1,7 @@
 import type { ChannelId, TenantId } from '#core';
 import { EventOutbox } from '#channels';
-import type { ChannelEvent, UnpublishedChannel } from '#channels';
+import type { PendingEvent, UnpublishedChannel } from '#channels';
+import { readEventsWithMessages } from './channel-event-rows.js';
 import type { Database } from './database.js';
 
 /** The outbox in Postgres: `channel_events` and each channel's `published_seq`. */
@@ -27,34 +28,13 @@ export class TypeOrmEventOutbox extends EventOutbox {
     }));
   }
 
-  async eventsAfter(
+  eventsAfter(
     tenantId: TenantId,
     channelId: ChannelId,
     afterSeq: number,
     limit: number,
-  ): Promise<ChannelEvent[]> {
-    const rows = await this.database.tenantRows<{
-      seq: number;
-      type: ChannelEvent['type'];
-      bot_id: string | null;
-      payload: never;
-      created_at: Date;
-    }>(
-      tenantId,
-      `SELECT seq, type, bot_id, payload, created_at FROM channel_events
-       WHERE tenant_id = $1 AND channel_id = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
-      [tenantId, channelId, afterSeq, limit],
-    );
-    return rows.map(
-      (row) =>
-        ({
-          seq: row.seq,
-          type: row.type,
-          botId: row.bot_id,
-          payload: row.payload,
-          createdAt: row.created_at,
-        }) as ChannelEvent,
-    );
+  ): Promise<PendingEvent[]> {
+    return readEventsWithMessages(this.database, tenantId, channelId, afterSeq, limit, null);
   }
 
   async markPublished(tenantId: TenantId, channelId: ChannelId, seq: number): Promise<void> {

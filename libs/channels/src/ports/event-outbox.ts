@@ -1,5 +1,5 @@
 import type { ChannelId, TenantId } from '#core';
-import type { ChannelEvent } from '../channel.types.js';
+import type { PendingEvent } from './channel.store.js';
 
 /** A channel with committed events the relay has not published yet. */
 export interface UnpublishedChannel {
@@ -16,13 +16,13 @@ export interface UnpublishedChannel {
 export abstract class EventOutbox {
   /** Channels with unpublished events, across tenants, at most `limit`. */
   abstract unpublished(limit: number): Promise<UnpublishedChannel[]>;
-  /** The channel's events after `afterSeq`, in order, at most `limit`. */
+  /** The channel's events after `afterSeq`, in order, each with its message, at most `limit`. */
   abstract eventsAfter(
     tenantId: TenantId,
     channelId: ChannelId,
     afterSeq: number,
     limit: number,
-  ): Promise<ChannelEvent[]>;
+  ): Promise<PendingEvent[]>;
   /** Records that events up to `seq` are published; never moves back. */
   abstract markPublished(tenantId: TenantId, channelId: ChannelId, seq: number): Promise<void>;
 }

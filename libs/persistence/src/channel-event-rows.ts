@@ -1,0 +1,66 @@
+import type { BotId, ChannelId, SlotId, TenantId } from '#core';
+import type { ChannelEvent, PendingEvent } from '#channels';
+import type { Database } from './database.js';
+
+interface EventWithMessageRow {
+  seq: number;
+  type: ChannelEvent['type'];
+  bot_id: string | null;
+  payload: never;
+  event_at: Date;
+  message_id: number | null;
+  sender: string | null;
+  kind: string | null;
+  body: Record<string, unknown> | null;
+  to_slot: string | null;
+  message_at: Date | null;
+}
+
+/**
+ * A channel's events after `afterSeq`, in order, each with the message a `message` event names.
+ * With `botId`, only the events for that bot (those for every bot, and its own); without it, all
+ * (what the outbox publishes).
+ */
+export async function readEventsWithMessages(
+  database: Database,
+  tenantId: TenantId,
+  channelId: ChannelId,
+  afterSeq: number,
+  limit: number,
+  botId: BotId | null,
+): Promise<PendingEvent[]> {
+  const rows = await database.tenantRows<EventWithMessageRow>(
+    tenantId,
+    `SELECT e.seq, e.type, e.bot_id, e.payload, e.created_at AS event_at,
+            m.id AS message_id, m.sender, m.kind, m.body, m.to_slot, m.created_at AS message_at
+     FROM channel_events e
+     LEFT JOIN messages m ON e.type = 'message' AND m.tenant_id = e.tenant_id
+       AND m.channel_id = e.channel_id AND m.id = (e.payload->>'message_id')::integer
+     WHERE e.tenant_id = $1 AND e.channel_id = $2 AND e.seq > $3
+       AND ($4::text IS NULL OR e.bot_id IS NULL OR e.bot_id = $4)
+     ORDER BY e.seq LIMIT $5`,
+    [tenantId, channelId, afterSeq, botId, limit],
+  );
+  return rows.map((row) => {
+    const event = {
+      seq: row.seq,
+      type: row.type,
+      botId: row.bot_id,
+      payload: row.payload,
+      createdAt: row.event_at,
+    } as ChannelEvent;
+    const message =
+      row.message_id === null || row.message_at === null
+        ? null
+        : {
+            id: row.message_id,
+            channelId,
+            sender: row.sender ?? '',
+            kind: row.kind ?? '',
+            body: row.body ?? {},
+            ts: row.message_at,
+            toSlot: row.to_slot as SlotId | null,
+          };
+    return { ...event, message };
+  });
+}
