@@ -1,10 +1,15 @@
 // Starts the servers of the integration and e2e tiers once per run, unless the environment names
 // its own (TEST_DATABASE_URL or DATABASE_URL; TEST_NATS_URL or NATS_URL, with NATS_CREDS_FILE and
 // NATS_RUNNER_SIGNING_KEY_FILE for an operator-mode server). Test workers inherit the variables set here.
+import { execFileSync } from 'node:child_process';
 import { startNats } from './nats-server.mjs';
 import { startPostgres } from './postgres-server.mjs';
 
 export default async function globalSetup() {
+  // The process launcher's tests start the built bot runner (dist/apps/bot-runner).
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+    stdio: 'inherit',
+  });
   if (process.env.TEST_DATABASE_URL || process.env.DATABASE_URL) {
     process.env.TEST_DATABASE_URL ??= process.env.DATABASE_URL;
   } else {

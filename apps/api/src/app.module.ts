@@ -4,10 +4,10 @@ import { EgressFetcher } from '#bot-sandbox';
 import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { AccessTokens, CachingSessionStore, OAuthStore, PrincipalStore, SessionStore } from '#auth';
-import { BotLauncher, BotService, InlineBotLauncher } from '#bots';
+import { BotLauncher, BotRunners, BotService, InlineBotLauncher } from '#bots';
 import { BotHost, ChannelService, ChannelStore, OutboxRelay } from '#channels';
 import { TokenBucketLimiter } from '#core';
-import { EventBus, InProcessEventBus, NatsEventBus } from '#events';
+import { EventBus, InProcessEventBus, NatsEventBus, NatsRunnerHub } from '#events';
 import {
   Database,
   TypeOrmChannelStore,
@@ -15,6 +15,8 @@ import {
   TypeOrmPrincipalStore,
   TypeOrmSessionStore,
 } from '#persistence';
+import { ProcessBotRunners } from './bots/process-bot.runners.js';
+import { plainRunnerCommand } from './bots/runner-command.js';
 import { AppConfig } from './config/app.config.js';
 import { HealthController } from './health/health.controller.js';
 import { McpController } from './mcp/mcp.controller.js';
@@ -48,6 +50,8 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly sessions: SessionStore,
     private readonly bus: EventBus,
     @Optional() @Inject(OutboxRelay) private readonly relay: OutboxRelay | null,
+    @Optional() @Inject(NatsRunnerHub) private readonly hub: NatsRunnerHub | null,
+    @Optional() @Inject(BotRunners) private readonly runners: BotRunners | null,
   ) {}
 
   static forRoot(config: AppConfig): DynamicModule {
@@ -123,16 +127,53 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
             ),
         },
         {
+          // The runners' side of NATS: credentials, durable consumers, their requests.
+          provide: NatsRunnerHub,
+          useFactory: () =>
+            config.processRunners && config.natsUrl
+              ? NatsRunnerHub.connect({
+                  servers: config.natsUrl,
+                  credentials: config.natsCredsFile
+                    ? readFileSync(config.natsCredsFile, 'utf8')
+                    : undefined,
+                  signingKeyFile: config.processRunners.signingKeyFile,
+                  account: config.processRunners.account,
+                  ackWaitMs: config.botHookTimeoutMs + ACK_MARGIN_MS,
+                  logger: new Logger('Runners'),
+                })
+              : null,
+        },
+        {
+          provide: BotRunners,
+          useFactory: (hub: NatsRunnerHub | null, relay: OutboxRelay | null) =>
+            hub && config.processRunners && config.natsUrl
+              ? new ProcessBotRunners(hub, {
+                  command: plainRunnerCommand(config, config.natsUrl),
+                  perTenant: config.processRunners.perTenant,
+                  credentialsTtlSeconds: config.processRunners.credentialsTtlSeconds,
+                  nudge: () => relay?.nudge(),
+                  logger: new Logger('Runners'),
+                })
+              : null,
+          inject: [NatsRunnerHub, OutboxRelay],
+        },
+        {
           provide: BotService,
-          useFactory: (store: ChannelStore, launcher: BotLauncher, bus: EventBus) =>
+          useFactory: (
+            store: ChannelStore,
+            launcher: BotLauncher,
+            bus: EventBus,
+            runners: BotRunners | null,
+          ) =>
             new BotService(
               store,
               launcher,
               bus,
               { settleTimeoutMs: config.botSettleTimeoutMs },
               new Logger('Bots'),
+              runners,
             ),
-          inject: [ChannelStore, BotLauncher, EventBus],
+          inject: [ChannelStore, BotLauncher, EventBus, BotRunners],
         },
         { provide: BotHost, useExisting: BotService },
         {
@@ -188,6 +229,10 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
     }
     await this.tokens.rotate();
     this.relay?.start();
+    this.hub?.serve({
+      load: (address) => this.bots.runnerLoad(address),
+      effects: (address, request) => this.bots.runnerCommit(address, request),
+    });
     this.bots
       .recover()
       .catch((error: unknown) => this.logger.error(`bot recovery failed: ${String(error)}`));
@@ -197,6 +242,8 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.housekeeping);
+    await this.runners?.close();
+    await this.hub?.close();
     await this.launcher.close();
     await this.relay?.stop();
     await this.bus.close();
@@ -220,3 +267,5 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
 }
 
 const HOUSEKEEPING_MS = 60 * 60 * 1000;
+/** A runner's event comes back this long after its hook's limit if the runner went away. */
+const ACK_MARGIN_MS = 5_000;

@@ -2,7 +2,7 @@ import { findUnstorableText, InvalidRequestError, taggedSha256 } from '#core';
 import type { BotId, ChannelId, TenantId } from '#core';
 import { looksLikePython } from '#bot-sandbox';
 import type { HookName, HookOutcome } from '#bot-sandbox';
-import { BotHost, memberRef, toMessageView } from '#channels';
+import { BotHost, toMessageView } from '#channels';
 import type {
   BotDefinition,
   BotEffectsCommit,
@@ -14,7 +14,7 @@ import type {
   MessageDraft,
   PendingEvent,
 } from '#channels';
-import type { EventBus } from '#events';
+import type { BotAddress, EffectsReply, EffectsRequest, EventBus, LoadReply } from '#events';
 import {
   DEFAULT_INLINE_MANIFEST,
   MANIFEST_MAX_BYTES,
@@ -22,6 +22,9 @@ import {
   manifestHash,
 } from './bot-manifest.js';
 import type { BotLauncher } from './bot-launcher.js';
+import type { BotRunners } from './bot-runners.js';
+import { hookCall } from './hook-call.js';
+import type { HookEvent } from './hook-call.js';
 import { presetNames, presetSource } from './presets.js';
 import { LruMap } from './lru-map.js';
 import { SerialLanes } from './serial-lanes.js';
@@ -58,6 +61,8 @@ export class BotService extends BotHost {
     private readonly bus: EventBus,
     private readonly settings: BotServiceSettings,
     private readonly logger: BotServiceLogger,
+    /** Set for `process` (and later `kubernetes`): hooks run there, not in this process. */
+    private readonly runners: BotRunners | null = null,
   ) {
     super();
   }
@@ -87,6 +92,7 @@ export class BotService extends BotHost {
         .filter((bot) => bot.lastEventSeq < eventSeq)
         .map((bot) => bot.botId);
     if (pending.length === 0) return;
+    if (this.runners) return this.awaitRunners(tenantId, channelId, eventSeq, pending);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>(
       (resolve) => (timer = setTimeout(resolve, this.settings.settleTimeoutMs)),
@@ -107,10 +113,114 @@ export class BotService extends BotHost {
     await Promise.all(
       channels.map(async ({ tenantId, channelId }) => {
         for (const bot of await this.store.listBots(tenantId, channelId)) {
-          await this.drain(tenantId, channelId, bot.botId);
+          if (this.runners) await this.ensureRunner({ tenantId, channelId, botId: bot.botId });
+          else await this.drain(tenantId, channelId, bot.botId);
         }
       }),
     );
+  }
+
+  async removed(tenantId: TenantId, channelId: ChannelId, bots: readonly BotId[]): Promise<void> {
+    for (const botId of bots) {
+      this.botCache.delete(`${tenantId}/${channelId}/${botId}`);
+      await this.runners?.retire({ tenantId, channelId, botId });
+    }
+  }
+
+  /** A runner's `load`: its bot as the runner needs it, or why there is none. */
+  async runnerLoad(address: BotAddress): Promise<LoadReply> {
+    const { tenantId, channelId, botId } = address;
+    const [bot, channel] = await Promise.all([
+      this.store.findBot(tenantId, channelId, botId),
+      this.store.findChannel(tenantId, channelId),
+    ]);
+    if (!bot || !channel) return { ok: false, error: 'the bot was removed' };
+    return {
+      ok: true,
+      bot: {
+        code: bot.code,
+        params: paramsOf(bot.manifest),
+        egress: egressOf(bot.manifest),
+        state: bot.state,
+        lastEventSeq: bot.lastEventSeq,
+        slots: channel.slots.map(({ slotId, label }) => ({ slotId, label })),
+      },
+    };
+  }
+
+  /**
+   * A runner's effects for one event, committed as an inline hook's would be. The runner may
+   * only commit the bot's next event: one it skipped or ran twice is refused (`reload`), and one
+   * committed already (a redelivery) is acknowledged without a second commit (`duplicate`).
+   */
+  async runnerCommit(address: BotAddress, request: EffectsRequest): Promise<EffectsReply> {
+    const { tenantId, channelId, botId } = address;
+    const [bot, channel] = await Promise.all([
+      this.store.findBot(tenantId, channelId, botId),
+      this.channelOf(tenantId, channelId),
+    ]);
+    if (!bot || !channel) return { status: 'gone', stateApplied: false };
+    if (request.seq <= bot.lastEventSeq) return { status: 'duplicate', stateApplied: false };
+    const [next] = await this.store.pendingEvents(tenantId, channelId, botId, bot.lastEventSeq, 1);
+    if (next?.seq !== request.seq) return { status: 'reload', stateApplied: false };
+    const hook = hookCall(channel.slots, toHookEvent(next)).hook;
+    const commit = toCommit(channel, bot, next, { ...request.outcome, hook });
+    // The guard on last_event_seq makes a second commit of this event (another runner) a no-op.
+    if (!(await this.commit(channel, bot, next, hook, commit))) {
+      return { status: 'duplicate', stateApplied: false };
+    }
+    this.bus.publishWake(tenantId, channelId);
+    return { status: 'committed', stateApplied: commit.state !== undefined };
+  }
+
+  /**
+   * Waits until the runners of `bots` have committed their effects up to `eventSeq`, re-reading
+   * on each of the channel's wake-ups (committed effects wake it, from any replica).
+   */
+  private async awaitRunners(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    eventSeq: number,
+    bots: readonly BotId[],
+  ): Promise<void> {
+    let signal: () => void = () => undefined;
+    const unsubscribe = this.bus.onWake(tenantId, channelId, () => signal());
+    const deadline = Date.now() + this.settings.settleTimeoutMs;
+    try {
+      await Promise.all(bots.map((botId) => this.ensureRunner({ tenantId, channelId, botId })));
+      for (;;) {
+        const woken = new Promise<void>((resolve) => (signal = resolve));
+        const behind = (await this.store.listBots(tenantId, channelId)).filter(
+          (bot) => bots.includes(bot.botId) && bot.lastEventSeq < eventSeq,
+        );
+        const left = deadline - Date.now();
+        if (behind.length === 0 || left <= 0) return;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([woken, new Promise((resolve) => (timer = setTimeout(resolve, left)))]);
+        clearTimeout(timer);
+      }
+    } finally {
+      unsubscribe();
+    }
+  }
+
+  private async ensureRunner(address: BotAddress): Promise<void> {
+    try {
+      await this.runners?.ensure(address);
+    } catch (error) {
+      this.logger.error(
+        `the runner of ${address.botId} could not start: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  private async channelOf(tenantId: TenantId, channelId: ChannelId): Promise<Channel | null> {
+    const key = `${tenantId}/${channelId}`;
+    const cached = this.channelCache.get(key);
+    if (cached) return cached;
+    const channel = await this.store.findChannel(tenantId, channelId);
+    if (channel) this.channelCache.set(key, channel);
+    return channel;
   }
 
   private async prepareInline(code: string): Promise<BotPreparation> {
@@ -180,15 +290,12 @@ export class BotService extends BotHost {
    */
   private async runPending(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<void> {
     const key = `${tenantId}/${channelId}/${botId}`;
-    const channelKey = `${tenantId}/${channelId}`;
     let bot = this.botCache.get(key) ?? (await this.store.findBot(tenantId, channelId, botId));
-    const channel =
-      this.channelCache.get(channelKey) ?? (await this.store.findChannel(tenantId, channelId));
+    const channel = await this.channelOf(tenantId, channelId);
     if (!bot || !channel) {
       this.botCache.delete(key);
       return;
     }
-    this.channelCache.set(channelKey, channel);
     for (;;) {
       const events = await this.store.pendingEvents(
         tenantId,
@@ -266,11 +373,11 @@ export class BotService extends BotHost {
     bot: BotRecord,
     event: PendingEvent,
   ): Promise<HookOutcome & { hook: HookName }> {
-    const call = hookCall(channel, event);
+    const call = hookCall(channel.slots, toHookEvent(event));
     const outcome = await this.launcher.run({
       isolationKey: `${channel.tenantId}/${channel.id}/${bot.botId}`,
       code: bot.code,
-      params: (bot.manifest['params'] as Record<string, unknown> | undefined) ?? {},
+      params: paramsOf(bot.manifest),
       state: bot.state,
       channelId: channel.id,
       botId: bot.botId,
@@ -291,23 +398,14 @@ function egressOf(manifest: Record<string, unknown>): string[] {
     : [];
 }
 
-/** The hook an event calls, and its arguments as the bot sees them. */
-function hookCall(channel: Channel, event: PendingEvent): { hook: HookName; args: unknown[] } {
-  switch (event.type) {
-    case 'init':
-      return { hook: 'init', args: [] };
-    case 'join':
-      return { hook: 'join', args: [event.payload.member] };
-    case 'dm':
-      return { hook: 'private_message', args: [event.payload.member, event.payload.message] };
-    case 'message': {
-      const { message } = event;
-      if (!message) return { hook: 'message', args: [null] };
-      const slot = channel.slots.find((s) => memberRef(s.slotId) === message.sender);
-      const from = slot ? { slot_id: slot.slotId, label: slot.label } : null;
-      return { hook: 'message', args: [{ ...toMessageView(message), from }] };
-    }
-  }
+/** The bot's `params` from its manifest. */
+function paramsOf(manifest: Record<string, unknown>): Record<string, unknown> {
+  return (manifest['params'] as Record<string, unknown> | undefined) ?? {};
+}
+
+/** The event with its message as bots see it. */
+function toHookEvent(event: PendingEvent): HookEvent {
+  return { ...event, message: event.message ? toMessageView(event.message) : null };
 }
 
 /** The only effect of a failed hook: a visible `bot:error` control message; the state stays. */

@@ -1,4 +1,9 @@
 export { BotLauncher } from './bot-launcher.js';
+export { BotRunners } from './bot-runners.js';
+export { hookCall } from './hook-call.js';
+export { BotGoneError, RunnerLoop } from './runner-loop.js';
+export type { HookExecutor, RunnerConnection } from './runner-loop.js';
+export type { HookEvent, SlotLabel } from './hook-call.js';
 export { BotService } from './bot.service.js';
 export type { BotServiceLogger, BotServiceSettings } from './bot.service.js';
 export { DEFAULT_INLINE_MANIFEST, manifestHash } from './bot-manifest.js';

@@ -389,6 +389,10 @@ export class ChannelService {
       toSlot: null,
     });
     this.bus.publishWake(tenantId, channel.id);
+    const removed = updates.flatMap((update) =>
+      update.type === 'remove_bot' ? [update.botId] : [],
+    );
+    if (removed.length > 0) await this.bots.removed(tenantId, channel.id, removed);
     const remaining = await this.store.listBots(tenantId, channel.id);
     return { ok: true, view: toChannelView(updated), bots: remaining.map(toBotInfoView) };
   }

@@ -27,6 +27,8 @@ export class OutboxRelay {
   private stopped = false;
   private wake: (() => void) | null = null;
   private lastPassOk = 0;
+  /** Set by a nudge during a pass: the next pass starts without resting. */
+  private nudged = false;
 
   constructor(
     private readonly outbox: EventOutbox,
@@ -49,19 +51,30 @@ export class OutboxRelay {
     this.running ??= (async () => {
       while (!this.stopped) {
         let published = 0;
+        this.nudged = false;
         try {
           published = await this.pass();
         } catch (error) {
           this.logger.error(`outbox relay pass failed: ${(error as Error).message}`);
         }
-        if (published === 0) {
-          await new Promise<void>((resolve) => {
-            this.wake = resolve;
-            setTimeout(resolve, this.settings.idleMs);
-          });
-        }
+        if (published === 0) await this.rest();
       }
     })();
+  }
+
+  /** Waits for a nudge or the idle time, unless a nudge came during the pass. */
+  private async rest(): Promise<void> {
+    if (this.nudged) return;
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      setTimeout(resolve, this.settings.idleMs);
+    });
+  }
+
+  /** Starts the next pass now instead of after the rest (events were just committed). */
+  nudge(): void {
+    this.nudged = true;
+    this.wake?.();
   }
 
   async stop(): Promise<void> {

@@ -10,7 +10,7 @@ import type { EventConsumer, EventHandler } from './event-bus.js';
 export const EVENT_STREAM = 'MP_EVENTS';
 
 /** A delivery not acknowledged within this time (a consumer that died mid-hook) comes again. */
-const ACK_WAIT_MS = 30_000;
+export const DEFAULT_ACK_WAIT_MS = 30_000;
 
 /** A durable consumer's name: NATS names allow no `.`, `*`, `>` or spaces. */
 export function durableName(tenantId: string, channelId: string, name: string): string {
@@ -22,6 +22,7 @@ export function durableConfig(
   tenantId: string,
   channelId: string,
   durable: string,
+  ackWaitMs = DEFAULT_ACK_WAIT_MS,
 ): Partial<ConsumerConfig> {
   return {
     durable_name: durable,
@@ -29,7 +30,7 @@ export function durableConfig(
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     max_ack_pending: 1,
-    ack_wait: nanos(ACK_WAIT_MS),
+    ack_wait: nanos(ackWaitMs),
   };
 }
 

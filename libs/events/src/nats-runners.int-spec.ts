@@ -58,7 +58,13 @@ describe('runner credentials on a NATS server in operator mode', () => {
 
   beforeAll(async () => {
     const { servers, credentials: api, signingKeyFile } = testNats();
-    hub = await NatsRunnerHub.connect({ servers, credentials: api, signingKeyFile, logger: quiet });
+    hub = await NatsRunnerHub.connect({
+      servers,
+      credentials: api,
+      signingKeyFile,
+      ackWaitMs: 5_000,
+      logger: quiet,
+    });
     bus = await NatsEventBus.connect({
       servers,
       credentials: api,

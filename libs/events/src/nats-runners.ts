@@ -76,6 +76,11 @@ export interface NatsRunnerHubOptions {
   readonly signingKeyFile: string;
   /** The account's public key; needed when the seed is a signing key, not the account's own. */
   readonly account?: string | undefined;
+  /**
+   * How long an event handed to a runner may stay unacknowledged before it is delivered again:
+   * longer than a hook may run, short enough that a killed runner's event comes back soon.
+   */
+  readonly ackWaitMs: number;
   readonly logger: { error(message: string): void };
 }
 
@@ -127,10 +132,18 @@ export class NatsRunnerHub {
   /** Creates the bot's durable consumer if it is missing; runners may not create it themselves. */
   async prepare(address: BotAddress): Promise<void> {
     const durable = runnerDurable(address);
-    await this.jsm.consumers.add(
-      EVENT_STREAM,
-      durableConfig(address.tenantId, address.channelId, durable),
+    const config = durableConfig(
+      address.tenantId,
+      address.channelId,
+      durable,
+      this.options.ackWaitMs,
     );
+    try {
+      await this.jsm.consumers.add(EVENT_STREAM, config);
+    } catch {
+      // It exists with other settings (an API with another hook limit made it): align them.
+      await this.jsm.consumers.update(EVENT_STREAM, durable, { ack_wait: config.ack_wait });
+    }
   }
 
   /** Deletes the bot's consumer (the bot was removed). */

@@ -70,9 +70,9 @@ export const effectsRequest = z.object({
     z.object({
       ok: z.literal(true),
       effects: z.object({
-        posts: z.array(postEffect),
+        posts: z.array(postEffect).readonly(),
         state: z.record(z.string(), z.unknown()).optional(),
-        logs: z.array(z.string()),
+        logs: z.array(z.string()).readonly(),
       }),
     }),
     z.object({ ok: z.literal(false), error: z.string() }),

@@ -19,12 +19,26 @@ const environment = z.object({
       'must be a nats:// or tls:// URL (comma-separated for a cluster)',
     )
     .optional(),
+  NATS_CREDS_FILE: z.string().min(1).optional(),
+  NATS_RUNNER_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  NATS_RUNNER_ACCOUNT: z
+    .string()
+    .regex(/^A[A-Z2-7]{55}$/, 'must be an account public key (56 characters starting with A)')
+    .optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   DB_POOL_SIZE: int(1, 200, 10),
   ALLOWED_ORIGINS: z.string().default(''),
   BOT_LAUNCHER: z
-    .enum(['inline'], { error: 'must be "inline" (process and kubernetes come later)' })
+    .enum(['inline', 'process'], {
+      error: 'must be "inline" or "process" (kubernetes comes later)',
+    })
     .default('inline'),
+  BOT_SANDBOX: z.enum(['none', 'gvisor'], { error: 'must be "none" or "gvisor"' }).default('none'),
+  BOT_RUNNER_IDLE_SECONDS: int(1, 86_400, 300),
+  BOT_RUNNERS_PER_TENANT: int(1, 10_000, 50),
+  BOT_RUNNER_CREDENTIALS_TTL_SECONDS: int(60, 7 * 86_400, 3_600),
+  BOT_WORKSPACE_DIR: z.string().min(1).optional(),
+  BOT_WORKSPACE_MAX_BYTES: int(0, 1024 * 1024 * 1024, 1024 * 1024),
   BOT_HOOK_TIMEOUT_MS: int(10, 60_000, 5_000),
   BOT_MEMORY_MB: int(8, 4_096, 64),
   BOT_OUTPUT_MAX_BYTES: int(1_024, 16 * 1024 * 1024, 256 * 1024),
@@ -84,11 +98,17 @@ export class AppConfig {
   readonly databaseUrl: string | undefined;
   /** NATS with JetStream; unset: the in-process event bus (one API process only). */
   readonly natsUrl: string | undefined;
+  /** The API's NATS credentials file, when the server requires credentials. */
+  readonly natsCredsFile: string | undefined;
   readonly dataDir: string;
   readonly dbPoolSize: number;
   /** Origins allowed besides the public URL's and loopback ones (DNS-rebinding guard). */
   readonly allowedOrigins: readonly string[];
-  readonly botLauncher: 'inline';
+  readonly botLauncher: 'inline' | 'process';
+  /** How `process` runners are started (issue 4 item 4); null for `inline`. */
+  readonly processRunners: ProcessRunnerSettings | null;
+  /** Each bot's scratch area: `<dir>/<tenant>/<channel>/<bot>`, at most `maxBytes` in all. */
+  readonly botWorkspace: { readonly dir: string; readonly maxBytes: number };
   readonly botHookTimeoutMs: number;
   readonly botMemoryMb: number;
   readonly botOutputMaxBytes: number;
@@ -134,12 +154,18 @@ export class AppConfig {
     this.publicUrl = (values.PUBLIC_URL ?? `http://localhost:${values.PORT}`).replace(/\/+$/, '');
     this.databaseUrl = values.DATABASE_URL;
     this.natsUrl = values.NATS_URL;
+    this.natsCredsFile = values.NATS_CREDS_FILE;
     this.dataDir = values.DATA_DIR;
     this.dbPoolSize = values.DB_POOL_SIZE;
     this.allowedOrigins = values.ALLOWED_ORIGINS.split(',')
       .map((origin) => origin.trim())
       .filter(Boolean);
     this.botLauncher = values.BOT_LAUNCHER;
+    this.processRunners = values.BOT_LAUNCHER === 'process' ? processRunnerSettings(values) : null;
+    this.botWorkspace = {
+      dir: values.BOT_WORKSPACE_DIR ?? `${values.DATA_DIR}/workspaces`,
+      maxBytes: values.BOT_WORKSPACE_MAX_BYTES,
+    };
     this.botHookTimeoutMs = values.BOT_HOOK_TIMEOUT_MS;
     this.botMemoryMb = values.BOT_MEMORY_MB;
     this.botOutputMaxBytes = values.BOT_OUTPUT_MAX_BYTES;
@@ -187,6 +213,37 @@ export class AppConfig {
 }
 
 const DAY_SECONDS = 86_400;
+
+/** How the `process` launcher runs bot runners. */
+export interface ProcessRunnerSettings {
+  /** `gvisor`: each runner inside `runsc`, seeing only what it needs of the filesystem. */
+  readonly sandbox: 'none' | 'gvisor';
+  /** A runner with no event for this long stops; the next event starts it again. */
+  readonly idleSeconds: number;
+  /** Runners of one tenant running at once; the least recently busy one stops for a new one. */
+  readonly perTenant: number;
+  /** How long the NATS credentials minted for one runner start are valid. */
+  readonly credentialsTtlSeconds: number;
+  /** The account key (or signing key) seed that signs runner credentials. */
+  readonly signingKeyFile: string;
+  readonly account: string | undefined;
+}
+
+function processRunnerSettings(values: z.infer<typeof environment>): ProcessRunnerSettings {
+  if (!values.NATS_URL || !values.NATS_RUNNER_SIGNING_KEY_FILE) {
+    throw new ConfigError(
+      'Invalid configuration:\n  BOT_LAUNCHER: "process" needs NATS_URL and NATS_RUNNER_SIGNING_KEY_FILE (runners receive events over NATS with credentials for their own channel only).',
+    );
+  }
+  return {
+    sandbox: values.BOT_SANDBOX,
+    idleSeconds: values.BOT_RUNNER_IDLE_SECONDS,
+    perTenant: values.BOT_RUNNERS_PER_TENANT,
+    credentialsTtlSeconds: values.BOT_RUNNER_CREDENTIALS_TTL_SECONDS,
+    signingKeyFile: values.NATS_RUNNER_SIGNING_KEY_FILE,
+    account: values.NATS_RUNNER_ACCOUNT,
+  };
+}
 
 /** The upstream provider people sign in with when AUTH_MODE=oidc. */
 export interface OidcSettings {

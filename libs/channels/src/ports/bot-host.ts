@@ -26,4 +26,7 @@ export abstract class BotHost {
     eventSeq: number,
     bots?: readonly BotId[],
   ): Promise<void>;
+
+  /** The bots were removed from the channel (committed): their runners and scratch areas go. */
+  abstract removed(tenantId: TenantId, channelId: ChannelId, bots: readonly BotId[]): Promise<void>;
 }
