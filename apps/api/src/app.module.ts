@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { Inject, Logger, Module, Optional } from '@nestjs/common';
 import { EgressFetcher } from '#bot-sandbox';
 import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
@@ -16,7 +17,7 @@ import {
   TypeOrmSessionStore,
 } from '#persistence';
 import { ProcessBotRunners } from './bots/process-bot.runners.js';
-import { plainRunnerCommand } from './bots/runner-command.js';
+import { gvisorRunnerCommand, plainRunnerCommand } from './bots/runner-command.js';
 import { AppConfig } from './config/app.config.js';
 import { HealthController } from './health/health.controller.js';
 import { McpController } from './mcp/mcp.controller.js';
@@ -115,6 +116,7 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
                 memoryMb: config.botMemoryMb,
                 timeoutMs: config.botHookTimeoutMs,
                 maxOutputBytes: config.botOutputMaxBytes,
+                workspaceBytes: config.botWorkspace.maxBytes,
               },
               new EgressFetcher({
                 timeoutMs: config.botEgress.timeoutMs,
@@ -148,7 +150,14 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
           useFactory: (hub: NatsRunnerHub | null, relay: OutboxRelay | null) =>
             hub && config.processRunners && config.natsUrl
               ? new ProcessBotRunners(hub, {
-                  command: plainRunnerCommand(config, config.natsUrl),
+                  command:
+                    config.processRunners.sandbox === 'gvisor'
+                      ? gvisorRunnerCommand(
+                          config,
+                          config.natsUrl,
+                          resolve(config.dataDir, 'runsc'),
+                        )
+                      : plainRunnerCommand(config, config.natsUrl),
                   perTenant: config.processRunners.perTenant,
                   credentialsTtlSeconds: config.processRunners.credentialsTtlSeconds,
                   nudge: () => relay?.nudge(),
@@ -169,7 +178,10 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
               store,
               launcher,
               bus,
-              { settleTimeoutMs: config.botSettleTimeoutMs },
+              {
+                settleTimeoutMs: config.botSettleTimeoutMs,
+                workspaceRoot: config.botWorkspace.maxBytes > 0 ? config.botWorkspace.dir : null,
+              },
               new Logger('Bots'),
               runners,
             ),

@@ -30,6 +30,8 @@ const environment = z.object({
   RUNNER_EGRESS_MAX_BYTES: int(1024, 64 * 1024 * 1024),
   RUNNER_EGRESS_ALLOW_LOOPBACK: z.enum(['true', 'false']),
   RUNNER_EGRESS_CA: z.string().optional(),
+  RUNNER_WORKSPACE: z.string().min(1).optional(),
+  RUNNER_WORKSPACE_MAX_BYTES: int(0, 1024 * 1024 * 1024).default(0),
 });
 
 const EXIT_GONE = 3;
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
       memoryMb: env.RUNNER_MEMORY_MB,
       timeoutMs: env.RUNNER_HOOK_TIMEOUT_MS,
       maxOutputBytes: env.RUNNER_OUTPUT_MAX_BYTES,
+      workspaceBytes: env.RUNNER_WORKSPACE_MAX_BYTES,
     },
     1,
     new EgressFetcher({
@@ -80,7 +83,13 @@ async function main(): Promise<void> {
     sandbox.dispose();
     process.exit(code);
   };
-  const loop = new RunnerLoop(address, link, sandbox, () => void stop(EXIT_GONE, 'bot removed'));
+  const loop = new RunnerLoop(
+    address,
+    link,
+    sandbox,
+    () => void stop(EXIT_GONE, 'bot removed'),
+    env.RUNNER_WORKSPACE ?? null,
+  );
   try {
     consumer = await loop.start();
   } catch (error) {

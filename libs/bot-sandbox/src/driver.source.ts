@@ -1,5 +1,5 @@
 /**
- * Evaluated before the bot's module (imports evaluate in order): it takes the two host callbacks
+ * Evaluated before the bot's module (imports evaluate in order): it takes the host callbacks
  * off the global object and keeps the built-ins the driver relies on, before bot code could
  * replace them.
  */
@@ -7,6 +7,8 @@ export const PRELUDE_SOURCE = String.raw`
 export const randomHex = globalThis.__mpRandomHex;
 export const sha256Hex = globalThis.__mpSha256;
 export const fetchHost = globalThis.__mpFetch;
+export const workspaceHost = globalThis.__mpWorkspace;
+delete globalThis.__mpWorkspace;
 delete globalThis.__mpRandomHex;
 delete globalThis.__mpSha256;
 delete globalThis.__mpFetch;
@@ -18,11 +20,11 @@ export const parse = JSON.parse;
 /**
  * The module the sandbox runs around a bot: it builds `ctx`, constructs the bot with
  * `(ctx, params)`, calls one hook and returns the effects as JSON. It runs inside the isolate and
- * reaches nothing but the prelude's two host callbacks. Effects are accounted as they are
+ * reaches nothing but the prelude's host callbacks. Effects are accounted as they are
  * produced; once a hook breaks the output limit it fails, even if the bot catches the error.
  */
 export const DRIVER_SOURCE = String.raw`
-import { randomHex, sha256Hex, fetchHost, freeze, stringify, parse } from 'mp:prelude';
+import { randomHex, sha256Hex, fetchHost, workspaceHost, freeze, stringify, parse } from 'mp:prelude';
 import * as botModule from 'bot:main';
 
 const HOOKS = {
@@ -104,6 +106,19 @@ export async function run(requestJson, maxOutputBytes) {
     },
   });
 
+  const useWorkspace = (op, name, text) => {
+    if (!workspaceHost) throw new Error('ctx.workspace is not available here');
+    const answer = parse(workspaceHost(op, name === undefined ? null : name, text === undefined ? null : text));
+    if (answer.error) throw new Error(answer.error);
+    return answer.value;
+  };
+  const workspace = freeze({
+    list: () => useWorkspace('list'),
+    read: (name) => useWorkspace('read', name),
+    write: (name, text) => useWorkspace('write', name, text),
+    remove: (name) => useWorkspace('remove', name),
+  });
+
   const ctx = Object.freeze({
     channelId: request.channelId,
     botId: request.botId,
@@ -125,6 +140,7 @@ export async function run(requestJson, maxOutputBytes) {
       stateSet = true;
     },
     random,
+    workspace,
     sha256(text) {
       return sha256Hex(String(text));
     },

@@ -20,6 +20,8 @@ export interface HookRequest {
   readonly now: number;
   /** Hosts `ctx.fetch` may reach (the manifest's `egress`: exact hosts or `*.domain`). */
   readonly egress: readonly string[];
+  /** The bot's scratch directory behind `ctx.workspace`; absent or null: it has none. */
+  readonly workspace?: string | null;
 }
 
 export interface PostEffect {
@@ -47,6 +49,8 @@ export interface SandboxLimits {
   readonly timeoutMs: number;
   /** Total serialised size of posts and state one hook may produce, bytes. */
   readonly maxOutputBytes: number;
+  /** Size of a bot's workspace, bytes (0 or absent: bots have no workspace). */
+  readonly workspaceBytes?: number;
 }
 
 /** What a bot module declares, read when it is attached. */

@@ -10,4 +10,5 @@ export type {
   SandboxLimits,
 } from './hook.types.js';
 export { EgressDeniedError, EgressFetcher, hostAllowed } from './egress.js';
+export { BotWorkspace, WORKSPACE_MAX_FILES, wipeWorkspace, workspaceDir } from './workspace.js';
 export type { EgressRequest, EgressResponse, EgressSettings } from './egress.js';

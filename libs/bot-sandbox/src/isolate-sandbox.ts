@@ -6,6 +6,7 @@ import { DRIVER_SOURCE, PRELUDE_SOURCE } from './driver.source.js';
 import { EgressDeniedError } from './egress.js';
 import type { EgressFetcher } from './egress.js';
 import type { BotInspection, HookOutcome, HookRequest, SandboxLimits } from './hook.types.js';
+import { BotWorkspace } from './workspace.js';
 
 /** A plain JSON object, kept as it is (a rebuilt object would drop keys such as `__proto__`). */
 const jsonObject = z.custom<Record<string, unknown>>(
@@ -62,7 +63,7 @@ export class IsolateSandbox {
   async inspect(
     code: string,
   ): Promise<{ ok: true; inspection: BotInspection } | { ok: false; error: string }> {
-    const outcome = await this.withContext(null, code, null, async (loaded, deadline) => {
+    const outcome = await this.withContext(null, code, NO_HOST, async (loaded, deadline) => {
       const json = (await loaded.inspect.apply(undefined, [], {
         result: { copy: true },
         timeout: remaining(deadline),
@@ -80,12 +81,16 @@ export class IsolateSandbox {
   /** Runs one hook and returns its effects, or the reason it failed (never throws for bot faults). */
   async run(request: HookRequest): Promise<HookOutcome> {
     // The driver needs neither the key nor the code (it runs the module it was given).
-    const { isolationKey, code, egress, ...forBot } = request;
+    const { isolationKey, code, egress, workspace, ...forBot } = request;
     const fetcher = this.egress && egress.length > 0 ? this.fetchFor(egress) : null;
+    const files =
+      workspace && this.limits.workspaceBytes
+        ? new BotWorkspace(workspace, this.limits.workspaceBytes)
+        : null;
     const outcome = await this.withContext(
       isolationKey,
       code,
-      fetcher,
+      { fetcher, files },
       async (loaded, deadline) => {
         const json = (await loaded.run.apply(
           undefined,
@@ -142,7 +147,7 @@ export class IsolateSandbox {
   private async withContext<T>(
     key: string | null,
     code: string,
-    fetcher: ((json: string) => Promise<string>) | null,
+    host: HostServices,
     work: (loaded: Loaded, deadline: number) => Promise<T>,
   ): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
     const prepared = toBotModule(code);
@@ -177,7 +182,16 @@ export class IsolateSandbox {
         '__mpSha256',
         new ivm.Callback((text: string) => createHash('sha256').update(text, 'utf8').digest('hex')),
       );
+      const { fetcher, files } = host;
       if (fetcher) context.global.setSync('__mpFetch', keep(new ivm.Reference(fetcher)));
+      if (files) {
+        context.global.setSync(
+          '__mpWorkspace',
+          new ivm.Callback((op: string, name: unknown, text: unknown) =>
+            files.call(op, name, text),
+          ),
+        );
+      }
       const prelude = keep(isolate.compileModuleSync(PRELUDE_SOURCE, { filename: 'prelude.js' }));
       const bot = keep(isolate.compileModuleSync(prepared.module, { filename: 'bot.js' }));
       const driver = keep(isolate.compileModuleSync(DRIVER_SOURCE, { filename: 'driver.js' }));
@@ -238,6 +252,14 @@ export class IsolateSandbox {
     }
   }
 }
+
+/** What the host offers one hook besides randomness and hashing. */
+interface HostServices {
+  readonly fetcher: ((json: string) => Promise<string>) | null;
+  readonly files: BotWorkspace | null;
+}
+
+const NO_HOST: HostServices = { fetcher: null, files: null };
 
 /** A fault of the bot's code, reported to the channel as it is. */
 class BotCodeError extends Error {}

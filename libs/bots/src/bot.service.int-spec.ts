@@ -41,7 +41,7 @@ describe('BotService', () => {
       store,
       launcher,
       new InProcessEventBus(),
-      { settleTimeoutMs: 5000 },
+      { settleTimeoutMs: 5000, workspaceRoot: null },
       logger,
     );
   }

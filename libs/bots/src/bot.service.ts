@@ -1,6 +1,6 @@
 import { findUnstorableText, InvalidRequestError, taggedSha256 } from '#core';
 import type { BotId, ChannelId, TenantId } from '#core';
-import { looksLikePython } from '#bot-sandbox';
+import { looksLikePython, wipeWorkspace, workspaceDir } from '#bot-sandbox';
 import type { HookName, HookOutcome } from '#bot-sandbox';
 import { BotHost, toMessageView } from '#channels';
 import type {
@@ -38,6 +38,8 @@ const CACHED_BOTS = 256;
 export interface BotServiceSettings {
   /** How long a tool waits for the hooks it triggered (DESIGN §6, default 5 s). */
   readonly settleTimeoutMs: number;
+  /** Where bots' scratch directories live (`ctx.workspace`); null: bots have none. */
+  readonly workspaceRoot: string | null;
 }
 
 export interface BotServiceLogger {
@@ -124,6 +126,8 @@ export class BotService extends BotHost {
     for (const botId of bots) {
       this.botCache.delete(`${tenantId}/${channelId}/${botId}`);
       await this.runners?.retire({ tenantId, channelId, botId });
+      const workspace = this.workspaceOf(tenantId, channelId, botId);
+      if (workspace) await wipeWorkspace(workspace);
     }
   }
 
@@ -212,6 +216,11 @@ export class BotService extends BotHost {
         `the runner of ${address.botId} could not start: ${(error as Error).message}`,
       );
     }
+  }
+
+  private workspaceOf(tenantId: TenantId, channelId: ChannelId, botId: BotId): string | null {
+    const root = this.settings.workspaceRoot;
+    return root ? workspaceDir(root, tenantId, channelId, botId) : null;
   }
 
   private async channelOf(tenantId: TenantId, channelId: ChannelId): Promise<Channel | null> {
@@ -385,6 +394,7 @@ export class BotService extends BotHost {
       args: call.args,
       now: Date.now(),
       egress: egressOf(bot.manifest),
+      workspace: this.workspaceOf(channel.tenantId, channel.id, bot.botId),
     });
     return { ...outcome, hook: call.hook };
   }

@@ -43,6 +43,8 @@ export class RunnerLoop {
     private readonly connection: RunnerConnection,
     private readonly executor: HookExecutor,
     private readonly onGone: () => void,
+    /** The bot's scratch directory, as the runner sees it; null: none. */
+    private readonly workspace: string | null = null,
   ) {}
 
   /** Reads the bot, then consumes events until stopped. */
@@ -80,6 +82,7 @@ export class RunnerLoop {
       args: call.args,
       now: Date.now(),
       egress: bot.egress,
+      workspace: this.workspace,
     });
     const reply = await this.connection.commit({ seq: event.seq, outcome });
     this.lastActivity = Date.now();

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { workspaceDir } from '#bot-sandbox';
 import type { BotAddress } from '#events';
 import type { AppConfig } from '../config/app.config.js';
+import { linkedLibraries, prepareGvisorCommand } from './gvisor.js';
 import type { RunnerCommand } from './process-bot.runners.js';
 
 /** The built runner, relative to the working directory (`npm run build` writes it). */
@@ -15,8 +18,15 @@ export function runnerEnvironment(
   config: AppConfig,
   address: BotAddress,
   natsUrl: string,
+  workspace: string | null,
 ): Record<string, string> {
   return {
+    ...(workspace
+      ? {
+          RUNNER_WORKSPACE: workspace,
+          RUNNER_WORKSPACE_MAX_BYTES: String(config.botWorkspace.maxBytes),
+        }
+      : {}),
     RUNNER_NATS_URL: natsUrl,
     RUNNER_TENANT: address.tenantId,
     RUNNER_CHANNEL: address.channelId,
@@ -43,7 +53,76 @@ export function plainRunnerCommand(
     Promise.resolve({
       command: process.execPath,
       args: ['--no-node-snapshot', `--max-old-space-size=${RUNNER_HEAP_MB}`, RUNNER_ENTRY],
-      env: runnerEnvironment(config, address, natsUrl),
+      env: runnerEnvironment(config, address, natsUrl, hostWorkspace(config, address)),
       cleanup: () => Promise.resolve(),
     });
+}
+
+/** The bot's scratch directory on this machine; null when workspaces are off. */
+export function hostWorkspace(config: AppConfig, address: BotAddress): string | null {
+  const { dir, maxBytes } = config.botWorkspace;
+  return maxBytes > 0
+    ? workspaceDir(resolve(dir), address.tenantId, address.channelId, address.botId)
+    : null;
+}
+
+/** Where the workspace appears inside a gVisor sandbox. */
+const SANDBOX_WORKSPACE = '/workspace';
+
+/**
+ * A runner inside gVisor (BOT_SANDBOX=gvisor; DESIGN §6, layer 2). It sees only the Node binary,
+ * the built code, `node_modules`, `package.json` (for the `#` imports) and the shared libraries
+ * they link against, all read-only; its workspace is a size-limited tmpfs, so under gVisor the
+ * scratch area lasts as long as the runner process.
+ */
+export function gvisorRunnerCommand(
+  config: AppConfig,
+  natsUrl: string,
+  stateDir: string,
+): (address: BotAddress) => Promise<RunnerCommand> {
+  let visible: Promise<string[]> | null = null;
+  return async (address) => {
+    visible ??= sandboxView();
+    const workspaceBytes = config.botWorkspace.maxBytes;
+    const prepared = await prepareGvisorCommand({
+      id: `runner-${address.botId}`,
+      command: process.execPath,
+      args: ['--no-node-snapshot', `--max-old-space-size=${RUNNER_HEAP_MB}`, RUNNER_ENTRY],
+      env: runnerEnvironment(
+        config,
+        address,
+        natsUrl,
+        workspaceBytes > 0 ? SANDBOX_WORKSPACE : null,
+      ),
+      cwd: '/tmp',
+      readOnlyPaths: await visible,
+      workspace: workspaceBytes > 0 ? { path: SANDBOX_WORKSPACE, sizeBytes: workspaceBytes } : null,
+      stateDir,
+    });
+    return {
+      command: prepared.command,
+      args: prepared.args,
+      env: {},
+      cleanup: () => prepared.cleanup(),
+    };
+  };
+}
+
+/** node-gyp-build: finds the native addon a package loads (isolated-vm's). */
+interface NodeGypBuild {
+  path(dir: string): string;
+}
+
+/** The host files a sandboxed runner needs, and nothing else. */
+async function sandboxView(): Promise<string[]> {
+  const ivm = dirname(createRequire(import.meta.url).resolve('isolated-vm'));
+  const build = createRequire(join(ivm, 'package.json'))('node-gyp-build') as NodeGypBuild;
+  const addon = build.path(ivm);
+  return [
+    process.execPath,
+    resolve('dist'),
+    resolve('node_modules'),
+    resolve('package.json'),
+    ...(await linkedLibraries([process.execPath, addon])),
+  ];
 }
