@@ -55,6 +55,8 @@ export class ProcessBotRunners extends BotRunners {
   private readonly runners = new Map<string, Runner>();
   private readonly starting = new Map<string, Promise<void>>();
   private readonly restarts = new Map<string, { failures: number; timer: NodeJS.Timeout | null }>();
+  /** Per tenant, the start in progress: starts of one tenant take turns, so the cap holds. */
+  private readonly tenantTurns = new Map<string, Promise<void>>();
   private closed = false;
 
   constructor(
@@ -111,9 +113,23 @@ export class ProcessBotRunners extends BotRunners {
     const key = keyOf(address);
     const pending = this.starting.get(key);
     if (pending) return pending;
-    const started = this.spawn(address).finally(() => this.starting.delete(key));
+    const started = this.inTurn(address.tenantId, () => this.spawn(address)).finally(() =>
+      this.starting.delete(key),
+    );
     this.starting.set(key, started);
     return started;
+  }
+
+  /** Runs `work` after the tenant's previous start has finished. */
+  private inTurn(tenantId: string, work: () => Promise<void>): Promise<void> {
+    const previous = this.tenantTurns.get(tenantId) ?? Promise.resolve();
+    const turn = previous.then(work, work);
+    const settled = turn.catch(() => undefined);
+    this.tenantTurns.set(tenantId, settled);
+    void settled.then(() => {
+      if (this.tenantTurns.get(tenantId) === settled) this.tenantTurns.delete(tenantId);
+    });
+    return turn;
   }
 
   private async spawn(address: BotAddress): Promise<void> {
