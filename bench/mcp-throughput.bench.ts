@@ -1,6 +1,7 @@
 // DESIGN §10: a read tool over MCP at ≥ 0.8× the calls/s of a bare MCP SDK server with one
 // trivial tool, at 16 concurrent sessions, both measured in this run with the same client loop.
 import { connectAgent } from '../test/support/mcp-client.js';
+import { startNats } from '../test/support/nats-server.mjs';
 import { benchAppEnv } from './support/app-env.js';
 import { openBenchDatabase } from './support/bench-database.js';
 import { startServerProcess } from './support/server-process.js';
@@ -77,8 +78,8 @@ async function rates(server: ServerProcess, call: ToolCall): Promise<Map<number,
 }
 
 /**
- * Our API on real PostgreSQL: get_channel_info reads the session, the channel, its slots and its
- * bots. health_check reads only the session, so it shows our HTTP and MCP layers apart from the
+ * Our API on real PostgreSQL and NATS (DESIGN §10): get_channel_info reads the session, and the
+ * channel with its slots and bots from memory until a wake-up says it changed. health_check reads only the session, so it shows our HTTP and MCP layers apart from the
  * channel queries (not a budget, a reading aid).
  */
 async function measureApi(): Promise<{
@@ -86,9 +87,11 @@ async function measureApi(): Promise<{
   healthCheck: Measured;
 }> {
   const database = await openBenchDatabase();
+  const nats = await startNats();
   try {
+    const natsEnv = { NATS_URL: nats.url, NATS_CREDS_FILE: nats.credsFile };
     return await withServer(
-      startServerProcess('app-server', benchAppEnv(database.url)),
+      startServerProcess('app-server', { ...benchAppEnv(database.url), ...natsEnv }),
       async (server) => {
         const creator = await connectAgent(server.url, 'bench-creator');
         const created = await creator.call<{ channel_id: string }>('create_channel', {
@@ -105,6 +108,7 @@ async function measureApi(): Promise<{
       },
     );
   } finally {
+    nats.stop();
     await database.drop();
   }
 }

@@ -19,6 +19,24 @@ const ECHO = `export default class Echo {
   onMessage(m) { this.ctx.post('bot', { echo: m.body.text }); }
 }`;
 
+/** Counts messages in its state, so each hook moves the bot's state version. */
+const STATEFUL = `export default class Counter {
+  constructor(ctx) { this.ctx = ctx; }
+  onMessage() { this.ctx.setState({ n: (this.ctx.getState().n ?? 0) + 1 }); }
+}`;
+
+/**
+ * Within 2 s: well inside the read cache's 5 s lifetime, so passing shows the other replica's
+ * wake-up reached it, not that the cached view expired.
+ */
+async function eventually(predicate: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + 2_000;
+  while (!(await predicate())) {
+    if (Date.now() > end) throw new Error('the other replica’s change did not show within 2 s');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /**
  * Two API processes over one PostgreSQL database and one NATS server, as two replicas behind a
  * load balancer (one PUBLIC_URL): a client whose requests alternate between them sees one channel,
@@ -68,6 +86,41 @@ describe('two API replicas sharing Postgres and NATS', () => {
     const ids = seen.messages.map((m) => m.id);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('shows on each replica a channel view that follows changes made on the other', async () => {
+    type Info = {
+      view: { slots: { filled_by: string | null }[]; name: string };
+      bots: { state_version: number }[];
+    };
+    const info = (agent: Agent, channelId: string) =>
+      agent.call<Info>('get_channel_info', { channel_id: channelId });
+    const created = await onFirst.call<{ channel_id: string; invites: string[] }>(
+      'create_channel',
+      { name: 'viewed', slots: ['bot:echo', 'invite:a', 'invite:b'], bot_code: STATEFUL },
+    );
+    const id = created.channel_id;
+    const botless = await onFirst.call<{ channel_id: string; invites: string[] }>(
+      'create_channel',
+      { name: 'no bot', slots: ['invite:a'] },
+    );
+    // Both replicas hold the views in memory now.
+    for (const agent of [onFirst, onSecond]) {
+      expect((await info(agent, botless.channel_id)).view.slots[0]?.filled_by).toBeNull();
+      expect((await info(agent, id)).bots[0]?.state_version).toBe(0);
+    }
+    await onSecond.call('join_channel', { invite_code: botless.invites[0] });
+    await eventually(
+      async () => (await info(onFirst, botless.channel_id)).view.slots[0]?.filled_by !== null,
+    );
+    await onSecond.call('join_channel', { invite_code: created.invites[0] });
+    await onFirst.call('post_message', { channel_id: id, body: 'count me' });
+    await eventually(async () => (await info(onSecond, id)).bots[0]?.state_version === 1);
+    await onSecond.call('update_channel', {
+      channel_id: id,
+      ops: [{ type: 'rename', name: 'renamed on two' }],
+    });
+    await eventually(async () => (await info(onFirst, id)).view.name === 'renamed on two');
   });
 
   it('publishes every committed event to NATS once and in order, though both replicas relay', async () => {

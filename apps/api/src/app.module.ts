@@ -6,7 +6,7 @@ import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { APP_FILTER } from '@nestjs/core';
 import { AccessTokens, CachingSessionStore, OAuthStore, PrincipalStore, SessionStore } from '#auth';
 import { BotLauncher, BotRunners, BotService, InlineBotLauncher } from '#bots';
-import { BotHost, ChannelService, ChannelStore, OutboxRelay } from '#channels';
+import { BotHost, CachingChannelStore, ChannelService, ChannelStore, OutboxRelay } from '#channels';
 import { TokenBucketLimiter } from '#core';
 import { EventBus, InProcessEventBus, NatsEventBus, NatsRunnerHub } from '#events';
 import {
@@ -80,9 +80,11 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
             }),
         },
         {
+          // get_channel_info's read is kept in memory until the channel changes (any replica).
           provide: ChannelStore,
-          useFactory: (db: Database) => new TypeOrmChannelStore(db),
-          inject: [Database],
+          useFactory: (db: Database, bus: EventBus) =>
+            new CachingChannelStore(new TypeOrmChannelStore(db), bus),
+          inject: [Database, EventBus],
         },
         {
           provide: SessionStore,

@@ -190,6 +190,8 @@ export class ChannelService {
       if (!joined) throw new InviteInvalidError();
       ({ channelId } = joined.seat);
       slotId = joined.seat.slot.slotId;
+      // The seat shows as filled now: other replicas' cached views of the channel must go.
+      this.bus.publishWake(tenantId, channelId);
       await this.bots.settle(tenantId, channelId, joined.eventSeq);
     }
     const found = await this.store.findChannelWithBots(tenantId, channelId);

@@ -65,6 +65,7 @@ export { ChannelStore } from './ports/channel.store.js';
 export { EventOutbox } from './ports/event-outbox.js';
 export type { UnpublishedChannel } from './ports/event-outbox.js';
 export { OutboxRelay } from './outbox-relay.js';
+export { CachingChannelStore } from './caching-channel.store.js';
 export type { OutboxRelayLogger, OutboxRelaySettings } from './outbox-relay.js';
 export type {
   BotEffectsCommit,
