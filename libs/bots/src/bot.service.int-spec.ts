@@ -96,6 +96,42 @@ describe('BotService', () => {
     expect(await echoes(channelId)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`));
   });
 
+  it('runs handed-over events once and in order when posts and their settles interleave', async () => {
+    const channelId = await echoChannel('chn_handover01');
+    const bots = service();
+    await bots.settle(tenant, channelId, 1);
+    const reached: boolean[] = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const { message, eventSeq } = await store.appendMessage(tenant, channelId, {
+          sender: 'member:s1',
+          kind: 'user',
+          body: { text: `h${i}` },
+          toSlot: null,
+        });
+        if (eventSeq === null) throw new Error('the channel has no bot');
+        const event = {
+          seq: eventSeq,
+          type: 'message' as const,
+          botId: null,
+          payload: { message_id: message.id },
+          createdAt: message.ts,
+          message,
+        };
+        await bots.settle(tenant, channelId, eventSeq, [botId], event);
+        // The caller's own event is committed when settle returns.
+        const bot = await store.findBot(tenant, channelId, botId);
+        return (bot?.lastEventSeq ?? 0) >= eventSeq;
+      }),
+    );
+    expect(reached.every(Boolean)).toBe(true);
+    const answered = await echoes(channelId);
+    const posted = (await store.listVisible(tenant, channelId, 's1' as SlotId, 0, 100))
+      .filter((m) => m.sender === 'member:s1')
+      .map((m) => m.body['text']);
+    expect(answered).toEqual(posted);
+    expect(new Set(answered).size).toBe(20);
+  });
+
   it('notices that another runner committed an event first, and goes on from there', async () => {
     const channelId = await echoChannel('chn_racing0001');
     const mine = service();

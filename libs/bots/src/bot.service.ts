@@ -56,6 +56,8 @@ export class BotService extends BotHost {
   private readonly lanes = new SerialLanes();
   private readonly botCache = new LruMap<string, BotRecord>(CACHED_BOTS);
   private readonly channelCache = new LruMap<string, Channel>(CACHED_BOTS);
+  /** Per bot with work in flight, the latest event a caller is waiting for. */
+  private readonly wanted = new Map<string, number>();
 
   constructor(
     private readonly store: ChannelStore,
@@ -87,6 +89,7 @@ export class BotService extends BotHost {
     channelId: ChannelId,
     eventSeq: number,
     bots?: readonly BotId[],
+    event?: PendingEvent,
   ): Promise<void> {
     const pending =
       bots ??
@@ -101,7 +104,17 @@ export class BotService extends BotHost {
     );
     try {
       await Promise.race([
-        Promise.all(pending.map((botId) => this.drain(tenantId, channelId, botId))),
+        Promise.all(
+          pending.map((botId) =>
+            this.drain(
+              tenantId,
+              channelId,
+              botId,
+              eventSeq,
+              event?.seq === eventSeq ? event : null,
+            ),
+          ),
+        ),
         deadline,
       ]);
     } finally {
@@ -116,7 +129,7 @@ export class BotService extends BotHost {
       channels.map(async ({ tenantId, channelId }) => {
         for (const bot of await this.store.listBots(tenantId, channelId)) {
           if (this.runners) await this.ensureRunner({ tenantId, channelId, botId: bot.botId });
-          else await this.drain(tenantId, channelId, bot.botId);
+          else await this.drain(tenantId, channelId, bot.botId, 0, null);
         }
       }),
     );
@@ -281,10 +294,24 @@ export class BotService extends BotHost {
     return { ok: true, definition };
   }
 
-  private drain(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<void> {
-    return this.lanes.schedule(`${tenantId}/${channelId}/${botId}`, async () => {
+  /**
+   * Has the bot catch up to at least `eventSeq`. `committed` is that event when the caller just
+   * committed it: a bot caught up to the event before runs it without reading its pending events.
+   */
+  private drain(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    botId: BotId,
+    eventSeq: number,
+    committed: PendingEvent | null,
+  ): Promise<void> {
+    const key = `${tenantId}/${channelId}/${botId}`;
+    // A request that joins a run waiting to start leaves its event here, so that run does not
+    // take the shortcut for an older event and stop short of this one.
+    this.wanted.set(key, Math.max(this.wanted.get(key) ?? 0, eventSeq));
+    return this.lanes.schedule(key, async () => {
       try {
-        await this.runPending(tenantId, channelId, botId);
+        await this.runPending(tenantId, channelId, botId, committed);
       } catch (error) {
         // The events stay uncommitted and run again on the next settle or recovery.
         this.logger.error(`bot ${botId} in ${channelId} stopped: ${(error as Error).message}`);
@@ -297,22 +324,38 @@ export class BotService extends BotHost {
    * runs: slot ids and labels never change, and a stale bot (another runner moved it on) is caught
    * by the commit's guard on `last_event_seq`, after which the bot is read again.
    */
-  private async runPending(tenantId: TenantId, channelId: ChannelId, botId: BotId): Promise<void> {
+  private async runPending(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    botId: BotId,
+    committed: PendingEvent | null,
+  ): Promise<void> {
     const key = `${tenantId}/${channelId}/${botId}`;
     let bot = this.botCache.get(key) ?? (await this.store.findBot(tenantId, channelId, botId));
     const channel = await this.channelOf(tenantId, channelId);
     if (!bot || !channel) {
       this.botCache.delete(key);
+      this.wanted.delete(key);
       return;
     }
+    // The event just committed is all there is to run when the bot had run everything before it
+    // and nobody has asked for a later event: then the read of pending events can be skipped.
+    let shortcut =
+      committed !== null &&
+      bot.lastEventSeq === committed.seq - 1 &&
+      (this.wanted.get(key) ?? 0) <= committed.seq;
     for (;;) {
-      const events = await this.store.pendingEvents(
-        tenantId,
-        channelId,
-        botId,
-        bot.lastEventSeq,
-        EVENT_BATCH,
-      );
+      const events: PendingEvent[] =
+        shortcut && committed
+          ? [committed]
+          : await this.store.pendingEvents(
+              tenantId,
+              channelId,
+              botId,
+              bot.lastEventSeq,
+              EVENT_BATCH,
+            );
+      shortcut = false;
       let stale = false;
       for (const event of events) {
         const outcome = await this.runHook(channel, bot, event);
@@ -332,13 +375,19 @@ export class BotService extends BotHost {
       if (stale) {
         this.botCache.delete(key);
         bot = await this.store.findBot(tenantId, channelId, botId);
-        if (!bot) return;
+        if (!bot) {
+          this.wanted.delete(key);
+          return;
+        }
         continue;
       }
       this.botCache.set(key, bot);
       // A short batch means the bot has caught up with what was committed when it was read; an
       // event committed since then schedules a run of its own.
-      if (events.length < EVENT_BATCH) return;
+      if (events.length < EVENT_BATCH) {
+        if ((this.wanted.get(key) ?? 0) <= bot.lastEventSeq) this.wanted.delete(key);
+        return;
+      }
     }
   }
 

@@ -227,7 +227,17 @@ export class ChannelService {
       toSlot: null,
     });
     this.bus.publishWake(tenantId, channelId);
-    if (eventSeq !== null) await this.bots.settle(tenantId, channelId, eventSeq, botsBehind);
+    if (eventSeq !== null) {
+      const event = {
+        seq: eventSeq,
+        type: 'message' as const,
+        botId: null,
+        payload: { message_id: message.id },
+        createdAt: message.ts,
+        message,
+      };
+      await this.bots.settle(tenantId, channelId, eventSeq, botsBehind, event);
+    }
     return { msg_id: message.id, ts: message.ts.toISOString() };
   }
 

@@ -1,5 +1,6 @@
 import type { BotId, ChannelId, TenantId } from '#core';
 import type { BotDefinition } from '../channel.types.js';
+import type { PendingEvent } from './channel.store.js';
 
 export type BotPreparation = { ok: true; definition: BotDefinition } | { ok: false; error: string };
 
@@ -18,13 +19,15 @@ export abstract class BotHost {
   /**
    * Resolves once every bot of the channel has committed its effects for events up to `eventSeq`,
    * or when the settle deadline passes (the hooks go on; their effects land later). `bots`, when
-   * the caller already knows which bots are behind that event, saves reading them again.
+   * the caller already knows which bots are behind that event, saves reading them again; so does
+   * `event`, the event just committed (with its message), for a bot that was caught up before it.
    */
   abstract settle(
     tenantId: TenantId,
     channelId: ChannelId,
     eventSeq: number,
     bots?: readonly BotId[],
+    event?: PendingEvent,
   ): Promise<void>;
 
   /** The bots were removed from the channel (committed): their runners and scratch areas go. */
