@@ -1,7 +1,7 @@
 // Issue 4: post_message → bot reply committed with process runners (plain and under gVisor) vs
 // inline bots, all over the same PostgreSQL and NATS; runner cold start; memory per idle channel
 // and per running bot. The baseline is a raw NATS request/reply round trip on the same server.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import { connectAgent } from '../test/support/mcp-client.js';
 import type { Agent } from '../test/support/mcp-client.js';
@@ -9,6 +9,7 @@ import { startNats } from '../test/support/nats-server.mjs';
 import type { TestNatsServer } from '../test/support/nats-server.mjs';
 import { benchAppEnv } from './support/app-env.js';
 import { openBenchDatabase } from './support/bench-database.js';
+import { treeRssMb } from './support/process-memory.js';
 import { startServerProcess } from './support/server-process.js';
 import type { ServerProcess } from './support/server-process.js';
 import { heading, ms, ratio, report, sleep, summarize } from './support/stats.js';
@@ -84,41 +85,6 @@ async function coldStarts(url: string): Promise<number[]> {
     await agent.close();
   }
   return samples;
-}
-
-/** Resident memory of a process and all its descendants, MiB (Linux /proc). */
-function treeRssMb(root: number): number {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      parents.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const tree = new Set([root]);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const [pid, parent] of parents) {
-      if (!tree.has(pid) && tree.has(parent)) {
-        tree.add(pid);
-        grew = true;
-      }
-    }
-  }
-  let kb = 0;
-  for (const pid of tree) {
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      kb += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return kb / 1024;
 }
 
 /** Raw NATS request/reply on the same server: the floor for one runner hop. */
