@@ -143,12 +143,29 @@ export class ProcessBotRunners extends BotRunners {
       env: { ...command.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    // A runner that dies before reading its credentials must not take the API down with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(credentials);
     const exited = new Promise<void>((resolve) => {
-      child.once('exit', (code, signal) => {
-        void command.cleanup();
+      let ended = false;
+      // A child that could not start reports 'error' and may never report 'exit'.
+      const end = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (ended) return;
+        ended = true;
+        command
+          .cleanup()
+          .catch((error: unknown) =>
+            this.options.logger.warn(`runner cleanup failed: ${String(error)}`),
+          );
         this.exited(runner, code, signal);
         resolve();
+      };
+      child.once('exit', end);
+      child.once('error', (error) => {
+        this.options.logger.warn(`runner ${address.botId} failed: ${error.message}`);
+        if (child.pid === undefined) {
+          end(null, null);
+        }
       });
     });
     const runner: Runner = {
@@ -159,7 +176,6 @@ export class ProcessBotRunners extends BotRunners {
       stopping: false,
       exited,
     };
-    child.once('error', (error) => this.options.logger.warn(`runner: ${error.message}`));
     this.follow(runner);
     this.runners.set(keyOf(address), runner);
   }
