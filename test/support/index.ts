@@ -7,3 +7,4 @@ export { selfSignedCertificate } from './tls.js';
 export type { TestCertificate } from './tls.js';
 export { natsOf, testNats } from './nats.js';
 export type { TestNats } from './nats.js';
+export { channelWithBot } from './channel-draft.js';

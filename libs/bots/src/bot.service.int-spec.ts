@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BotId, ChannelId, PrincipalId, SlotId, TenantId } from '#core';
+import { messageEvent } from '#channels';
 import type { MessageDraft } from '#channels';
 import { InProcessEventBus } from '#events';
 import { Database, TypeOrmChannelStore } from '#persistence';
@@ -109,15 +110,7 @@ describe('BotService', () => {
           toSlot: null,
         });
         if (eventSeq === null) throw new Error('the channel has no bot');
-        const event = {
-          seq: eventSeq,
-          type: 'message' as const,
-          botId: null,
-          payload: { message_id: message.id },
-          createdAt: message.ts,
-          message,
-        };
-        await bots.settle(tenant, channelId, eventSeq, [botId], event);
+        await bots.settle(tenant, channelId, eventSeq, [botId], messageEvent(message, eventSeq));
         // The caller's own event is committed when settle returns.
         const bot = await store.findBot(tenant, channelId, botId);
         return (bot?.lastEventSeq ?? 0) >= eventSeq;

@@ -43,6 +43,7 @@ import {
 } from './channel.views.js';
 import type { TokenBucketLimiter } from '#core';
 import type { BotHost } from './ports/bot-host.js';
+import { messageEvent } from './ports/channel.store.js';
 import type { ChannelStore, ChannelUpdate, Seat, SlotDraft } from './ports/channel.store.js';
 import { parseSlotSpec } from './slot-spec.js';
 
@@ -228,14 +229,7 @@ export class ChannelService {
     });
     this.bus.publishWake(tenantId, channelId);
     if (eventSeq !== null) {
-      const event = {
-        seq: eventSeq,
-        type: 'message' as const,
-        botId: null,
-        payload: { message_id: message.id },
-        createdAt: message.ts,
-        message,
-      };
+      const event = messageEvent(message, eventSeq);
       await this.bots.settle(tenantId, channelId, eventSeq, botsBehind, event);
     }
     return { msg_id: message.id, ts: message.ts.toISOString() };

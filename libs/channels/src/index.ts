@@ -61,7 +61,7 @@ export { memberRef, toBotInfoView, toChannelView, toMessageView } from './channe
 export type { BotInfoView, ChannelView, MessageView, SlotView } from './channel.views.js';
 export { BotHost } from './ports/bot-host.js';
 export type { BotPreparation } from './ports/bot-host.js';
-export { ChannelStore } from './ports/channel.store.js';
+export { ChannelStore, messageEvent } from './ports/channel.store.js';
 export { EventOutbox } from './ports/event-outbox.js';
 export type { UnpublishedChannel } from './ports/event-outbox.js';
 export { OutboxRelay } from './outbox-relay.js';

@@ -3,7 +3,7 @@ import { CachingChannelStore } from '#channels';
 import type { ChannelDraft } from '#channels';
 import type { BotId, ChannelId, PrincipalId, SlotId, TenantId } from '#core';
 import { InProcessEventBus, NatsEventBus } from '#events';
-import { createTestDatabase, testNats } from '#test-support';
+import { channelWithBot, createTestDatabase, testNats } from '#test-support';
 import type { TestDatabase } from '#test-support';
 import { Database } from './database.js';
 import { TypeOrmChannelStore } from './typeorm-channel.store.js';
@@ -13,39 +13,7 @@ const quiet = { error: () => undefined };
 let sequence = 0;
 
 function draft(): ChannelDraft {
-  const id = `chn_cache${String((sequence += 1)).padStart(5, '0')}` as ChannelId;
-  const botId = 'bot_Echo_0' as BotId;
-  return {
-    id,
-    name: 'cached',
-    createdBy: 'prn_alice' as PrincipalId,
-    slots: [
-      { slotId: 's0' as SlotId, kind: 'bot', label: 'ref', admin: true, inviteHash: null, botId },
-      {
-        slotId: 's1' as SlotId,
-        kind: 'invite',
-        label: 'a',
-        admin: false,
-        inviteHash: `inv-${id}`,
-        botId: null,
-      },
-    ],
-    bots: [
-      {
-        botId,
-        slotId: 's0' as SlotId,
-        name: 'Echo',
-        version: '1',
-        manifest: {},
-        codeRef: 'inline',
-        code: 'export default class Echo {}',
-        codeHash: 'sha256:x',
-        manifestHash: 'sha256:y',
-      },
-    ],
-    messages: [],
-    events: [{ type: 'init', botId, payload: {} }],
-  };
+  return channelWithBot(`chn_cache${String((sequence += 1)).padStart(5, '0')}`);
 }
 
 async function eventually(predicate: () => Promise<boolean>, what: string): Promise<void> {
@@ -89,9 +57,9 @@ describe('CachingChannelStore', () => {
     const bus = new InProcessEventBus();
     const store = new CachingChannelStore(plain, bus);
     const { channel } = await store.createChannel(tenant, draft());
-    expect((await store.findChannelWithBots(tenant, channel.id))?.channel.name).toBe('cached');
+    expect((await store.findChannelWithBots(tenant, channel.id))?.channel.name).toBe(channel.name);
     await renameBehindItsBack(channel.id, 'elsewhere');
-    expect((await store.findChannelWithBots(tenant, channel.id))?.channel.name).toBe('cached');
+    expect((await store.findChannelWithBots(tenant, channel.id))?.channel.name).toBe(channel.name);
     bus.publishWake(tenant, channel.id);
     expect((await store.findChannelWithBots(tenant, channel.id))?.channel.name).toBe('elsewhere');
   });
@@ -149,7 +117,7 @@ describe('CachingChannelStore', () => {
       const a = new CachingChannelStore(plain, busA);
       const b = new CachingChannelStore(plain, busB);
       const { channel } = await a.createChannel(tenant, draft());
-      expect((await a.findChannelWithBots(tenant, channel.id))?.channel.name).toBe('cached');
+      expect((await a.findChannelWithBots(tenant, channel.id))?.channel.name).toBe(channel.name);
       await b.updateChannel(tenant, channel.id, [{ type: 'rename', name: 'by b' }], {
         sender: 'system',
         kind: 'system',

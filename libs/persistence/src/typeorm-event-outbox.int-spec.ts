@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { OutboxRelay } from '#channels';
-import type { ChannelDraft } from '#channels';
-import type { BotId, ChannelId, PrincipalId, SlotId, TenantId } from '#core';
+import type { ChannelId, TenantId } from '#core';
 import { InProcessEventBus, NatsEventBus } from '#events';
 import type { EventBus, ReceivedChannelEvent } from '#events';
-import { createTestDatabase, testNats } from '#test-support';
+import { channelWithBot, createTestDatabase, testNats } from '#test-support';
 import type { Engine, TestDatabase } from '#test-support';
 import { Database } from './database.js';
 import { TypeOrmChannelStore } from './typeorm-channel.store.js';
@@ -14,41 +13,6 @@ const tenant = 'ten_default' as TenantId;
 /** Channel ids of this run: a NATS server given from outside keeps streams between runs. */
 const run = Date.now().toString(36);
 const quiet = { error: () => undefined };
-
-function channelWithBot(id: string): ChannelDraft {
-  const botId = 'bot_Echo_0' as BotId;
-  return {
-    id: id as ChannelId,
-    name: id,
-    createdBy: 'prn_x' as PrincipalId,
-    slots: [
-      { slotId: 's0' as SlotId, kind: 'bot', label: 'bot', admin: true, inviteHash: null, botId },
-      {
-        slotId: 's1' as SlotId,
-        kind: 'invite',
-        label: 'a',
-        admin: false,
-        inviteHash: `inv-${id}`,
-        botId: null,
-      },
-    ],
-    bots: [
-      {
-        botId,
-        slotId: 's0' as SlotId,
-        name: 'Echo',
-        version: '1',
-        manifest: {},
-        codeRef: 'inline',
-        code: 'export default class Echo {}',
-        codeHash: 'sha256:x',
-        manifestHash: 'sha256:y',
-      },
-    ],
-    messages: [],
-    events: [{ type: 'init', botId, payload: {} }],
-  };
-}
 
 /**
  * The transactional outbox: committed channel events reach the bus in order, each once, also

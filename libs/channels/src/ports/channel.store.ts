@@ -55,6 +55,18 @@ export interface BotEffectsCommit {
 /** An event a bot has yet to react to; `message` is set for `message` events. */
 export type PendingEvent = ChannelEvent & { readonly message: Message | null };
 
+/** The `message` event `appendMessage` recorded for a message, as bots receive it. */
+export function messageEvent(message: Message, seq: number): PendingEvent {
+  return {
+    seq,
+    type: 'message',
+    botId: null,
+    payload: { message_id: message.id },
+    createdAt: message.ts,
+    message,
+  };
+}
+
 export type ChannelUpdate =
   | { readonly type: 'rename'; readonly name: string }
   | { readonly type: 'set_admin'; readonly slotId: SlotId; readonly admin: boolean }
