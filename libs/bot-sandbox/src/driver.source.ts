@@ -8,7 +8,9 @@ export const randomHex = globalThis.__mpRandomHex;
 export const sha256Hex = globalThis.__mpSha256;
 export const fetchHost = globalThis.__mpFetch;
 export const workspaceHost = globalThis.__mpWorkspace;
+export const hookCall = globalThis.__mpHook;
 delete globalThis.__mpWorkspace;
+delete globalThis.__mpHook;
 delete globalThis.__mpRandomHex;
 delete globalThis.__mpSha256;
 delete globalThis.__mpFetch;
@@ -24,7 +26,7 @@ export const parse = JSON.parse;
  * produced; once a hook breaks the output limit it fails, even if the bot catches the error.
  */
 export const DRIVER_SOURCE = String.raw`
-import { randomHex, sha256Hex, fetchHost, workspaceHost, freeze, stringify, parse } from 'mp:prelude';
+import { randomHex, sha256Hex, fetchHost, workspaceHost, hookCall, freeze, stringify, parse } from 'mp:prelude';
 import * as botModule from 'bot:main';
 
 const HOOKS = {
@@ -48,7 +50,7 @@ export function inspect() {
   return stringify({ className: Bot.name || 'Bot', manifest });
 }
 
-export async function run(requestJson, maxOutputBytes) {
+async function run(requestJson, maxOutputBytes) {
   const request = parse(requestJson);
   const posts = [];
   const logs = [];
@@ -186,5 +188,20 @@ export async function run(requestJson, maxOutputBytes) {
   if (typeof hook === 'function') await hook.apply(bot, request.args);
   if (overLimit) throw limitError();
   return stringify({ posts, state: stateSet ? state : undefined, logs });
+}
+
+// The hook the host asked for (none when it inspects) starts as this module evaluates. One that
+// finishes within that turn, as every synchronous hook does, has its output here by the time the
+// evaluation returns; for the others the host waits on settle().
+const running = hookCall === undefined ? null : run(hookCall[0], hookCall[1]);
+export let output;
+running?.then(
+  (json) => {
+    output = json;
+  },
+  () => {},
+);
+export function settle() {
+  return running;
 }
 `;

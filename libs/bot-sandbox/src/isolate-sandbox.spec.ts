@@ -158,6 +158,49 @@ describe('IsolateSandbox', () => {
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 
+  it('gives the same bot a fresh context each hook, the one made ahead included', async () => {
+    const code = `export default class P { constructor(c) { this.c = c; }
+      onMessage() {
+        this.c.post('bot', {
+          polluted: ({}).polluted ?? null,
+          leak: globalThis.leak ?? null,
+          host: typeof globalThis.__mpRandomHex,
+        });
+        Object.prototype.polluted = 'yes';
+        globalThis.leak = 1;
+      } }`;
+    const key = 'ten/chn_x/bot_Fresh_0';
+    for (let hook = 0; hook < 3; hook += 1) {
+      const outcome = await sandbox.run(request(code, { isolationKey: key }));
+      expect(outcome.ok && outcome.effects.posts[0]?.body).toEqual({
+        polluted: null,
+        leak: null,
+        host: 'undefined',
+      });
+    }
+  });
+
+  it('runs the code it is given when a bot changes code between hooks', async () => {
+    const saying = (word: string) =>
+      `export default class S { constructor(c) { this.c = c; } onMessage() { this.c.post('bot', { word: '${word}' }); } }`;
+    const key = 'ten/chn_x/bot_Changing_0';
+    const words: unknown[] = [];
+    for (const word of ['one', 'two', 'two', 'one']) {
+      const outcome = await sandbox.run(request(saying(word), { isolationKey: key }));
+      words.push(outcome.ok && outcome.effects.posts[0]?.body['word']);
+    }
+    expect(words).toEqual(['one', 'two', 'two', 'one']);
+  });
+
+  it('keeps working when disposed while a context is being made ahead', async () => {
+    const own = new IsolateSandbox({ memoryMb: 16, timeoutMs: 300, maxOutputBytes: 1024 });
+    const code = `export default class O { constructor(c) { this.c = c; } onMessage() { this.c.post('bot', {}); } }`;
+    expect((await own.run(request(code))).ok).toBe(true);
+    own.dispose();
+    expect((await own.run(request(code))).ok).toBe(true);
+    own.dispose();
+  });
+
   it('reads the class name and static manifest', async () => {
     const result = await sandbox.inspect(
       'export default class Dice { static manifest = { name: "Dice", version: "2.0", summary: "Rolls" }; }',

@@ -31,15 +31,36 @@ const inspectionSchema = z.object({ className: z.string(), manifest: z.string().
 /** Room for the JSON punctuation around the accounted items of a hook's output. */
 const OUTPUT_ENVELOPE_BYTES = 16 * 1024;
 
-/** The driver's two exported functions, callable from the host. */
+/** What the driver module offers the host once evaluated. */
 interface Loaded {
-  readonly run: ivm.Reference;
+  /** The hook's output, if it finished as the module evaluated (a string unless tampered with). */
+  readonly output: unknown;
+  /** Settles with the hook's output or its failure. */
+  readonly settle: ivm.Reference;
   readonly inspect: ivm.Reference;
+}
+
+/**
+ * A fresh context with the three modules compiled for it, and nothing run in it yet: what every
+ * hook starts from. Made ahead on the isolate's thread for a warm isolate's next hook.
+ */
+interface FreshContext {
+  /** The bot module source compiled into `bot`. */
+  readonly source: string;
+  readonly context: ivm.Context;
+  readonly prelude: ivm.Module;
+  readonly bot: ivm.Module;
+  readonly driver: ivm.Module;
 }
 
 interface WarmIsolate {
   readonly isolate: ivm.Isolate;
   busy: boolean;
+  /**
+   * The next hook's context, being made while the isolate is idle; null when none is under way.
+   * It resolves to null if making it failed (the hook then makes its own).
+   */
+  next: Promise<FreshContext | null> | null;
 }
 
 /**
@@ -47,7 +68,9 @@ interface WarmIsolate {
  * deadline over module evaluation, constructor and hook. Every hook gets a fresh context, so
  * nothing a bot leaves on its globals survives to the next call. Each isolation key (one bot) keeps
  * a warm isolate of its own, used by one hook at a time; idle ones are dropped past a small cap,
- * and an isolate is thrown away after any limit breach.
+ * and an isolate is thrown away after any limit breach. A warm isolate makes its next hook's
+ * context as soon as a hook ends, on its own thread: creating a context is most of a hook's cost,
+ * and this takes it off the event loop and out of the next hook's latency.
  */
 export class IsolateSandbox {
   private readonly warm = new Map<string, WarmIsolate>();
@@ -87,20 +110,18 @@ export class IsolateSandbox {
       workspace && this.limits.workspaceBytes
         ? new BotWorkspace(workspace, this.limits.workspaceBytes)
         : null;
+    const hook = [JSON.stringify(forBot), this.limits.maxOutputBytes] as const;
     const outcome = await this.withContext(
       isolationKey,
       code,
-      { fetcher, files },
+      { fetcher, files, hook },
       async (loaded, deadline) => {
-        const json = (await loaded.run.apply(
-          undefined,
-          [JSON.stringify(forBot), this.limits.maxOutputBytes],
-          {
-            arguments: { copy: true },
+        const json =
+          loaded.output ??
+          ((await loaded.settle.apply(undefined, [], {
             result: { promise: true, copy: true },
             timeout: remaining(deadline),
-          },
-        )) as string;
+          })) as unknown);
         // The driver accounts output as it goes; this host-side check holds even if bot code
         // tampered with the isolate's built-ins.
         if (
@@ -164,26 +185,16 @@ export class IsolateSandbox {
     }, this.limits.timeoutMs + 50);
     // Every handle into the isolate is released at the end: an unreleased module or reference keeps
     // its context alive, and a warm isolate's heap would grow hook by hook to its limit.
-    const handles: { release(): void }[] = [];
-    const keep = <H extends { release(): void }>(handle: H): H => {
-      handles.push(handle);
-      return handle;
-    };
+    const handles = new Handles();
     try {
-      // Setting up runs synchronously: these steps run only our code (and a compile bounded by the
-      // code size limit), and each async call would cost a hop to the isolate's thread. Anything
-      // that runs bot code (module evaluation, constructor, hook) is async and under the deadline.
-      const context = keep(isolate.createContextSync());
-      context.global.setSync(
-        '__mpRandomHex',
-        new ivm.Callback((n: number) => randomBytes(n).toString('hex')),
-      );
-      context.global.setSync(
-        '__mpSha256',
-        new ivm.Callback((text: string) => createHash('sha256').update(text, 'utf8').digest('hex')),
-      );
+      // Anything that runs bot code (module evaluation, constructor, hook) is async and under the
+      // deadline; what comes before it runs only our code.
+      const { context, prelude, bot, driver } = await this.freshContext(lease, prepared.module);
+      for (const handle of [context, prelude, bot, driver]) handles.keep(handle);
+      // Only what this hook may use is handed to it, with the hook to run; the prelude takes them
+      // off the global before the bot's module evaluates.
       const { fetcher, files } = host;
-      if (fetcher) context.global.setSync('__mpFetch', keep(new ivm.Reference(fetcher)));
+      if (fetcher) context.global.setSync('__mpFetch', handles.keep(new ivm.Reference(fetcher)));
       if (files) {
         context.global.setSync(
           '__mpWorkspace',
@@ -192,9 +203,7 @@ export class IsolateSandbox {
           ),
         );
       }
-      const prelude = keep(isolate.compileModuleSync(PRELUDE_SOURCE, { filename: 'prelude.js' }));
-      const bot = keep(isolate.compileModuleSync(prepared.module, { filename: 'bot.js' }));
-      const driver = keep(isolate.compileModuleSync(DRIVER_SOURCE, { filename: 'driver.js' }));
+      if (host.hook) context.global.setSync('__mpHook', [...host.hook], { copy: true });
       prelude.instantiateSync(context, () => {
         throw new BotCodeError('the prelude imports nothing');
       });
@@ -204,18 +213,87 @@ export class IsolateSandbox {
         throw new BotCodeError(`imports are not available to bots (tried "${specifier}")`);
       });
       await driver.evaluate({ timeout: remaining(deadline) });
-      const namespace = keep(driver.namespace);
-      const run = keep(exported(namespace, 'run'));
-      const inspect = keep(exported(namespace, 'inspect'));
-      const value = await work({ run, inspect }, deadline);
+      const namespace = handles.keep(driver.namespace);
+      const output: unknown = namespace.getSync('output', { copy: true });
+      const settle = handles.keep(exported(namespace, 'settle'));
+      const inspect = handles.keep(exported(namespace, 'inspect'));
+      const value = await work({ output, settle, inspect }, deadline);
       return { ok: true, value };
     } catch (error) {
       return { ok: false, error: describeFailure(error, isolate, watch.timedOut, this.limits) };
     } finally {
       clearTimeout(watchdog);
-      if (!isolate.isDisposed) for (const handle of handles.reverse()) handle.release();
-      this.release(key, lease);
+      if (!isolate.isDisposed) handles.releaseAll();
+      this.release(key, lease, prepared.module);
     }
+  }
+
+  /**
+   * The context made ahead for this hook when there is one for the same source, otherwise one
+   * made now. Made now it is synchronous: these steps run only our code (and a compile bounded by
+   * the code size limit), and each async call would cost a hop to the isolate's thread.
+   */
+  private async freshContext(lease: WarmIsolate, source: string): Promise<FreshContext> {
+    const next = lease.next;
+    lease.next = null;
+    const made = next ? await next : null;
+    if (made?.source === source) return made;
+    const { isolate } = lease;
+    if (made && !isolate.isDisposed) releaseFresh(made);
+    const handles = new Handles();
+    try {
+      const context = handles.keep(isolate.createContextSync());
+      setHostBasics(context);
+      return {
+        source,
+        context,
+        prelude: handles.keep(
+          isolate.compileModuleSync(PRELUDE_SOURCE, { filename: 'prelude.js' }),
+        ),
+        bot: handles.keep(isolate.compileModuleSync(source, { filename: 'bot.js' })),
+        driver: handles.keep(isolate.compileModuleSync(DRIVER_SOURCE, { filename: 'driver.js' })),
+      };
+    } catch (error) {
+      if (!isolate.isDisposed) handles.releaseAll();
+      throw error;
+    }
+  }
+
+  /**
+   * The same, made on the isolate's thread while the event loop goes on. The four steps are
+   * queued at once: the thread runs them in turn, and the hook that may be waiting pays for one
+   * hop to the thread and back rather than four.
+   */
+  private async makeAhead(isolate: ivm.Isolate, source: string): Promise<FreshContext | null> {
+    const steps = await Promise.allSettled([
+      isolate.createContext(),
+      isolate.compileModule(PRELUDE_SOURCE, { filename: 'prelude.js' }),
+      isolate.compileModule(source, { filename: 'bot.js' }),
+      isolate.compileModule(DRIVER_SOURCE, { filename: 'driver.js' }),
+    ] as const);
+    const [context, prelude, bot, driver] = steps;
+    if (
+      context.status === 'fulfilled' &&
+      prelude.status === 'fulfilled' &&
+      bot.status === 'fulfilled' &&
+      driver.status === 'fulfilled' &&
+      !isolate.isDisposed
+    ) {
+      setHostBasics(context.value);
+      return {
+        source,
+        context: context.value,
+        prelude: prelude.value,
+        bot: bot.value,
+        driver: driver.value,
+      };
+    }
+    // The isolate was disposed meanwhile (evicted, or a limit breach), or the source does not
+    // compile (the hook then reports why): nothing to keep.
+    if (!isolate.isDisposed) {
+      for (const step of steps) if (step.status === 'fulfilled') step.value.release();
+    }
+    return null;
   }
 
   /** The key's warm isolate, or a new one; a throw-away one when there is no key or it is busy. */
@@ -228,12 +306,13 @@ export class IsolateSandbox {
     const fresh: WarmIsolate = {
       isolate: new ivm.Isolate({ memoryLimit: this.limits.memoryMb }),
       busy: true,
+      next: null,
     };
     if (key !== null && !warm?.busy) this.warm.set(key, fresh);
     return fresh;
   }
 
-  private release(key: string | null, lease: WarmIsolate): void {
+  private release(key: string | null, lease: WarmIsolate, source: string): void {
     lease.busy = false;
     const kept = key !== null && this.warm.get(key) === lease;
     if (!kept || lease.isolate.isDisposed) {
@@ -241,6 +320,7 @@ export class IsolateSandbox {
       if (!lease.isolate.isDisposed) lease.isolate.dispose();
       return;
     }
+    lease.next = this.makeAhead(lease.isolate, source);
     // Most recently used last; drop the oldest idle isolates past the cap.
     this.warm.delete(key);
     this.warm.set(key, lease);
@@ -253,19 +333,52 @@ export class IsolateSandbox {
   }
 }
 
-/** What the host offers one hook besides randomness and hashing. */
+/** What the host offers one hook besides randomness and hashing, and the hook to run. */
 interface HostServices {
   readonly fetcher: ((json: string) => Promise<string>) | null;
   readonly files: BotWorkspace | null;
+  /** The request the driver hands the bot, and the output limit; null to inspect only. */
+  readonly hook: readonly [string, number] | null;
 }
 
-const NO_HOST: HostServices = { fetcher: null, files: null };
+const NO_HOST: HostServices = { fetcher: null, files: null, hook: null };
+
+/** The host callbacks every hook gets: randomness and hashing, which hold no state. */
+function setHostBasics(context: ivm.Context): void {
+  context.global.setSync(
+    '__mpRandomHex',
+    new ivm.Callback((n: number) => randomBytes(n).toString('hex')),
+  );
+  context.global.setSync(
+    '__mpSha256',
+    new ivm.Callback((text: string) => createHash('sha256').update(text, 'utf8').digest('hex')),
+  );
+}
+
+function releaseFresh(fresh: FreshContext): void {
+  for (const handle of [fresh.driver, fresh.bot, fresh.prelude, fresh.context]) handle.release();
+}
+
+/** Handles into an isolate, released together, the last taken first. */
+class Handles {
+  private readonly taken: { release(): void }[] = [];
+
+  keep<H extends { release(): void }>(handle: H): H {
+    this.taken.push(handle);
+    return handle;
+  }
+
+  releaseAll(): void {
+    for (const handle of this.taken.reverse()) handle.release();
+    this.taken.length = 0;
+  }
+}
 
 /** A fault of the bot's code, reported to the channel as it is. */
 class BotCodeError extends Error {}
 
 /** A function the driver module exports, as a reference callable from the host. */
-function exported(namespace: ivm.Reference, name: 'inspect' | 'run'): ivm.Reference {
+function exported(namespace: ivm.Reference, name: 'inspect' | 'settle'): ivm.Reference {
   return namespace.getSync(name, { reference: true });
 }
 
