@@ -116,12 +116,12 @@ export class IsolateSandbox {
       code,
       { fetcher, files, hook },
       async (loaded, deadline) => {
-        const json =
+        const json: unknown =
           loaded.output ??
-          ((await loaded.settle.apply(undefined, [], {
+          (await loaded.settle.apply(undefined, [], {
             result: { promise: true, copy: true },
             timeout: remaining(deadline),
-          })) as unknown);
+          }));
         // The driver accounts output as it goes; this host-side check holds even if bot code
         // tampered with the isolate's built-ins.
         if (
