@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ChannelId, TenantId } from '#core';
 import { NatsEventBus } from '#events';
 import type { ReceivedChannelEvent } from '#events';
-import { connectAgent } from '../support/mcp-client.js';
+import { connectAgent, toolError } from '../support/mcp-client.js';
 import type { Agent } from '../support/mcp-client.js';
 import { authorizeOpen } from '../support/oauth.js';
 import { testNats } from '../support/nats.js';
@@ -86,6 +86,54 @@ describe('two API replicas sharing Postgres and NATS', () => {
     const ids = seen.messages.map((m) => m.id);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('moves a seat with its member token between people on either replica, post by post', async () => {
+    const created = await onFirst.call<{ channel_id: string; invites: string[] }>(
+      'create_channel',
+      { name: 'moving seat', slots: ['bot:echo', 'invite:a'], bot_code: ECHO },
+    );
+    const channelId = created.channel_id;
+    const { rejoin_token: token } = await onFirst.call<{ rejoin_token: string }>('join_channel', {
+      invite_code: created.invites[0],
+    });
+    const someoneElse = await connectAgent(
+      second.url,
+      'someone-else',
+      (await authorizeOpen(first.url)).accessToken,
+    );
+    try {
+      const post = (agent: Agent, text: string, memberToken?: string) =>
+        agent.call('post_message', {
+          channel_id: channelId,
+          body: text,
+          member_token: memberToken,
+        });
+      // The first replica remembers the seat as the first person's; the token then takes it to
+      // someone else on the second, so the first replica's memory of it is stale.
+      await post(onFirst, 'one', token);
+      await post(someoneElse, 'two', token);
+      await post(onFirst, 'three', token);
+      // The stale memory did not stand in for the seat: the token took it back.
+      await post(onFirst, 'four');
+      expect((await toolError(post(someoneElse, 'five'))).code).toBe('NOT_MEMBER');
+      const seen = await onFirst.call<Synced>('sync_messages', {
+        channel_id: channelId,
+        cursor: 0,
+        timeout_ms: 0,
+      });
+      const posted = seen.messages.filter((m) => m.sender.startsWith('member:'));
+      expect(posted.map((m) => [m.sender, m.body['text']])).toEqual([
+        ['member:s1', 'one'],
+        ['member:s1', 'two'],
+        ['member:s1', 'three'],
+        ['member:s1', 'four'],
+      ]);
+      const echoes = seen.messages.filter((m) => 'echo' in m.body).map((m) => m.body['echo']);
+      expect(echoes).toEqual(['one', 'two', 'three', 'four']);
+    } finally {
+      await someoneElse.close();
+    }
   });
 
   it('shows on each replica a channel view that follows changes made on the other', async () => {

@@ -7,6 +7,7 @@ import type {
   ChannelDraft,
   ChannelUpdate,
   PendingEvent,
+  SeatClaim,
 } from './ports/channel.store.js';
 
 type ChannelWithBots = { channel: Channel; bots: BotSummary[] };
@@ -134,6 +135,15 @@ export class CachingChannelStore extends ChannelStore {
 
   appendMessage(tenantId: TenantId, channelId: ChannelId, draft: MessageDraft) {
     return this.inner.appendMessage(tenantId, channelId, draft);
+  }
+
+  appendClaimedMessage(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    draft: MessageDraft,
+    claim: SeatClaim,
+  ) {
+    return this.inner.appendClaimedMessage(tenantId, channelId, draft, claim);
   }
 
   appendEvent(tenantId: TenantId, channelId: ChannelId, event: ChannelEventDraft) {

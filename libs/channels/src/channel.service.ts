@@ -44,7 +44,15 @@ import {
 import type { TokenBucketLimiter } from '#core';
 import type { BotHost } from './ports/bot-host.js';
 import { messageEvent } from './ports/channel.store.js';
-import type { ChannelStore, ChannelUpdate, Seat, SlotDraft } from './ports/channel.store.js';
+import type {
+  AppendedMessage,
+  ChannelStore,
+  ChannelUpdate,
+  Seat,
+  SlotDraft,
+} from './ports/channel.store.js';
+import { RecentSeats } from './recent-seats.js';
+import type { RecalledSeat } from './recent-seats.js';
 import { parseSlotSpec } from './slot-spec.js';
 
 /** Who is calling: the principal behind the request (DESIGN §4). */
@@ -103,6 +111,8 @@ export interface ChannelListing {
  * call one method; every rule about channels, seats and messages lives here.
  */
 export class ChannelService {
+  private readonly recentSeats = new RecentSeats();
+
   constructor(
     private readonly store: ChannelStore,
     private readonly bots: BotHost,
@@ -213,26 +223,58 @@ export class ChannelService {
   ): Promise<{ msg_id: number; ts: string }> {
     const tenantId = caller.principal.tenantId;
     const channelId = input.channel_id as ChannelId;
-    const slot = await this.actingSlot(caller, channelId, input.member_token);
+    const tokenHash = input.member_token ? sha256Hex(input.member_token) : null;
+    const recalled = tokenHash
+      ? this.recentSeats.recall(tenantId, tokenHash, channelId, caller.principal.id)
+      : null;
+    const slot = recalled?.slot ?? (await this.actingSlot(caller, channelId, input.member_token));
     if (RESERVED_KINDS.has(input.kind)) {
       throw new InvalidRequestError(
         `kind "${input.kind}" is reserved for the platform and bots; use "user".`,
       );
     }
     const body = toBody(input.body);
-    this.takeRateToken(tenantId, channelId, slot.slotId);
-    const { message, eventSeq, botsBehind } = await this.store.appendMessage(tenantId, channelId, {
-      sender: memberRef(slot.slotId),
+    const draft = (from: Slot): MessageDraft => ({
+      sender: memberRef(from.slotId),
       kind: input.kind,
       body,
       toSlot: null,
     });
+    this.takeRateToken(tenantId, channelId, slot.slotId);
+    const appended = recalled
+      ? await this.appendAsRecalled(caller, channelId, input.member_token, recalled, draft)
+      : await this.store.appendMessage(tenantId, channelId, draft(slot));
+    const { message, eventSeq, botsBehind } = appended;
     this.bus.publishWake(tenantId, channelId);
     if (eventSeq !== null) {
       const event = messageEvent(message, eventSeq);
       await this.bots.settle(tenantId, channelId, eventSeq, botsBehind, event);
     }
     return { msg_id: message.id, ts: message.ts.toISOString() };
+  }
+
+  /**
+   * Appends from a remembered seat while it is still the caller's; once it is not (the token was
+   * used from another session), reads the seat, taking it back as the token says, and appends.
+   */
+  private async appendAsRecalled(
+    caller: Caller,
+    channelId: ChannelId,
+    memberToken: string | null | undefined,
+    recalled: RecalledSeat,
+    draft: (from: Slot) => MessageDraft,
+  ): Promise<AppendedMessage> {
+    const tenantId = caller.principal.tenantId;
+    const claimed = await this.store.appendClaimedMessage(
+      tenantId,
+      channelId,
+      draft(recalled.slot),
+      recalled.claim,
+    );
+    if (claimed) return claimed;
+    this.recentSeats.forget(tenantId, recalled.claim.tokenHash);
+    const current = await this.actingSlot(caller, channelId, memberToken);
+    return this.store.appendMessage(tenantId, channelId, draft(current));
   }
 
   async dmBot(caller: Caller, input: DmBotInput): Promise<{ ok: true; delivered_to: string }> {
@@ -436,10 +478,13 @@ export class ChannelService {
   ): Promise<Slot> {
     const { principal } = caller;
     if (memberToken) {
-      const seat = await this.store.findSeatByToken(principal.tenantId, sha256Hex(memberToken));
+      const tokenHash = sha256Hex(memberToken);
+      const seat = await this.store.findSeatByToken(principal.tenantId, tokenHash);
       if (!seat || seat.channelId !== channelId) throw new RejoinTokenInvalidError();
       await this.rebindToCaller(caller, seat);
-      return seat.slot;
+      const slot = { ...seat.slot, principalId: principal.id };
+      this.recentSeats.remember(principal.tenantId, tokenHash, channelId, slot);
+      return slot;
     }
     const seats = await this.store.seatsOf(principal.tenantId, channelId, principal.id);
     if (seats.length > 1) throw new AmbiguousMemberError();

@@ -68,12 +68,14 @@ export { OutboxRelay } from './outbox-relay.js';
 export { CachingChannelStore } from './caching-channel.store.js';
 export type { OutboxRelayLogger, OutboxRelaySettings } from './outbox-relay.js';
 export type {
+  AppendedMessage,
   BotEffectsCommit,
   ChannelDraft,
   ChannelSummary,
   ChannelUpdate,
   PendingEvent,
   Seat,
+  SeatClaim,
   SlotDraft,
 } from './ports/channel.store.js';
 export { parseSlotSpec } from './slot-spec.js';

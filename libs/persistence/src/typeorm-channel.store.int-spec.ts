@@ -124,6 +124,49 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
     expect(await store.seatsOf(tenant, id, alice)).toHaveLength(1);
   });
 
+  it('appends a claimed message only while the claim holds, storing nothing otherwise', async () => {
+    const id = 'chn_claim00001' as ChannelId;
+    await store.createChannel(tenant, draft(id, true));
+    await store.redeemInvite(tenant, `inv-${id}-1`, bob, 'claim-token-1');
+    const message = (text: string) => ({
+      sender: 'member:s1',
+      kind: 'user',
+      body: { text },
+      toSlot: null,
+    });
+    const holds = { slotId: 's1' as SlotId, tokenHash: 'claim-token-1', principalId: bob };
+    const first = await store.appendClaimedMessage(tenant, id, message('held'), holds);
+    expect(first?.message).toMatchObject({ id: 2, sender: 'member:s1' });
+    expect(first?.eventSeq).toBe(3);
+    expect(first?.botsBehind).toEqual(['bot_Echo_0']);
+
+    const broken = [
+      { ...holds, principalId: alice },
+      { ...holds, tokenHash: 'claim-token-2' },
+      { ...holds, slotId: 's2' as SlotId },
+    ];
+    for (const claim of broken) {
+      expect(await store.appendClaimedMessage(tenant, id, message('refused'), claim)).toBeNull();
+    }
+    expect(
+      await store.appendClaimedMessage('ten_other' as TenantId, id, message('refused'), holds),
+    ).toBeNull();
+    // Nothing of the refused appends: no message, no bot event, no id taken (below).
+    expect(
+      (await store.listVisible(tenant, id, 's1' as SlotId, 0, 100)).map((m) => m.body),
+    ).toEqual([{ type: 'bot:attach' }, { text: 'held' }]);
+    const events = await store.pendingEvents(tenant, id, 'bot_Echo_0' as BotId, 0, 100);
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
+
+    await store.rebindSeat(tenant, id, 's1' as SlotId, alice);
+    expect(await store.appendClaimedMessage(tenant, id, message('moved'), holds)).toBeNull();
+    const taken = await store.appendClaimedMessage(tenant, id, message('taken'), {
+      ...holds,
+      principalId: alice,
+    });
+    expect(taken?.message.id).toBe(3);
+  });
+
   it('gives messages strictly increasing ids per channel and hides private ones', async () => {
     const a = 'chn_msgs000001' as ChannelId;
     const b = 'chn_msgs000002' as ChannelId;

@@ -1,6 +1,7 @@
 import type { BotId, ChannelId, PrincipalId, SlotId, TenantId } from '#core';
 import { ChannelStore } from '#channels';
 import type {
+  AppendedMessage,
   BotEffectsCommit,
   BotRecord,
   BotSummary,
@@ -13,6 +14,7 @@ import type {
   MessageDraft,
   PendingEvent,
   Seat,
+  SeatClaim,
   Slot,
 } from '#channels';
 import type { EntityManager } from 'typeorm';
@@ -278,9 +280,29 @@ export class TypeOrmChannelStore extends ChannelStore {
     tenantId: TenantId,
     channelId: ChannelId,
     draft: MessageDraft,
-  ): Promise<{ message: Message; eventSeq: number | null; botsBehind: BotId[] }> {
-    // One statement, so one round trip: allocate the id (locking the channel row), insert the
-    // message, and record the bot event when the channel has bots.
+  ): Promise<AppendedMessage> {
+    const appended = await this.append(tenantId, channelId, draft, null);
+    if (!appended) throw new Error('the channel to post in does not exist');
+    return appended;
+  }
+
+  appendClaimedMessage(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    draft: MessageDraft,
+    claim: SeatClaim,
+  ): Promise<AppendedMessage | null> {
+    return this.append(tenantId, channelId, draft, claim);
+  }
+
+  private async append(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    draft: MessageDraft,
+    claim: SeatClaim | null,
+  ): Promise<AppendedMessage | null> {
+    // One statement, so one round trip: check the claim, allocate the id (locking the channel
+    // row), insert the message, and record the bot event when the channel has bots.
     const [row] = await this.sql(tenantId)<
       MessageRow & { event_seq: number | null; bots_behind: BotId[] }
     >(
@@ -289,6 +311,10 @@ export class TypeOrmChannelStore extends ChannelStore {
          SET last_msg_id = last_msg_id + 1,
              last_event_seq = last_event_seq + CASE WHEN active_bots > 0 THEN 1 ELSE 0 END
          WHERE tenant_id = $1 AND id = $2
+           AND ($7::text IS NULL OR EXISTS (
+             SELECT 1 FROM slots s
+             WHERE s.tenant_id = $1 AND s.channel_id = $2 AND s.slot_id = $7
+               AND s.member_token_hash = $8 AND s.principal_id = $9))
          RETURNING last_msg_id, last_event_seq, active_bots
        ), m AS (
          INSERT INTO messages (tenant_id, channel_id, id, sender, kind, body, to_slot)
@@ -305,10 +331,21 @@ export class TypeOrmChannelStore extends ChannelStore {
                WHERE b.tenant_id = $1 AND b.channel_id = $2 AND b.removed_at IS NULL
                  AND b.last_event_seq < c.last_event_seq) AS bots_behind
        FROM m`,
-      [tenantId, channelId, draft.sender, draft.kind, JSON.stringify(draft.body), draft.toSlot],
+      [
+        tenantId,
+        channelId,
+        draft.sender,
+        draft.kind,
+        JSON.stringify(draft.body),
+        draft.toSlot,
+        claim?.slotId ?? null,
+        claim?.tokenHash ?? null,
+        claim?.principalId ?? null,
+      ],
     );
-    if (!row) throw new Error('the channel to post in does not exist');
-    return { message: toMessage(row), eventSeq: row.event_seq, botsBehind: row.bots_behind };
+    return row
+      ? { message: toMessage(row), eventSeq: row.event_seq, botsBehind: row.bots_behind }
+      : null;
   }
 
   async appendEvent(

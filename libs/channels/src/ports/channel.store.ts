@@ -34,6 +34,23 @@ export interface ChannelDraft {
 }
 
 /** A seat someone holds, as the store reports it after a join or a token look-up. */
+/** What appendMessage commits and reads back. */
+export interface AppendedMessage {
+  readonly message: Message;
+  readonly eventSeq: number | null;
+  readonly botsBehind: BotId[];
+}
+
+/**
+ * A seat as the caller last saw it: the slot its member token names, held by the caller. Checked
+ * in the statement that acts on it, so a seat remembered in memory is never trusted on its own.
+ */
+export interface SeatClaim {
+  readonly slotId: SlotId;
+  readonly tokenHash: string;
+  readonly principalId: PrincipalId;
+}
+
 export interface Seat {
   readonly channelId: ChannelId;
   readonly slot: Slot;
@@ -142,7 +159,15 @@ export abstract class ChannelStore {
     tenantId: TenantId,
     channelId: ChannelId,
     draft: MessageDraft,
-  ): Promise<{ message: Message; eventSeq: number | null; botsBehind: BotId[] }>;
+  ): Promise<AppendedMessage>;
+
+  /** appendMessage if the claim still holds; null, having stored nothing, if it does not. */
+  abstract appendClaimedMessage(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    draft: MessageDraft,
+    claim: SeatClaim,
+  ): Promise<AppendedMessage | null>;
 
   /** Commits an event with no message (a DM to a bot). */
   abstract appendEvent(
