@@ -12,6 +12,8 @@ export interface LoopResult {
   readonly calls: number;
   readonly seconds: number;
   readonly perSecond: number;
+  /** CPU seconds this process (the clients) used in the measured window, all threads. */
+  readonly clientCpuSeconds: number;
 }
 
 /**
@@ -45,13 +47,20 @@ export async function runClosedLoops(
   await sleepUnlessStopped(options.warmupMs, stopped);
   if (!stopped()) run.phase = 'measure';
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   await sleepUnlessStopped(options.durationMs, stopped);
   const calls = run.calls;
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
   run.phase = 'stop';
   await Promise.all(loops);
   if (run.failure !== null) throw run.failure;
-  return { calls, seconds, perSecond: calls / seconds };
+  return {
+    calls,
+    seconds,
+    perSecond: calls / seconds,
+    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
 }
 
 async function sleepUnlessStopped(ms: number, stopped: () => boolean): Promise<void> {
