@@ -112,4 +112,55 @@ describe.each<[Engine, string]>([
     await relay.stop();
     expect(relay.healthy(1_000)).toBe(false);
   });
+
+  it('goes on without resting while a pass leaves events behind', async () => {
+    const id = `chn_${engine}_d_${run}`;
+    await store.createChannel(tenant, channelWithBot(id));
+    // More events than one pass takes from a channel (256): the rest must follow at once.
+    for (let i = 0; i < 300; i++) {
+      await store.appendMessage(tenant, id as ChannelId, {
+        sender: 'member:s1',
+        kind: 'user',
+        body: { text: `m${i}` },
+        toSlot: null,
+      });
+    }
+    const relay = new OutboxRelay(outbox, bus, { idleMs: 60_000 }, quiet);
+    relay.start();
+    try {
+      const seen = await collect(id, 301);
+      expect(seen.map((event) => event.seq)).toEqual(Array.from({ length: 301 }, (_, i) => i + 1));
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('rests between passes under steady traffic instead of passing once per event', async () => {
+    const id = `chn_${engine}_e_${run}`;
+    await store.createChannel(tenant, channelWithBot(id));
+    // Traffic that always lands while a pass runs: each pass finds a new event committed.
+    const counting = new (class extends TypeOrmEventOutbox {
+      passes = 0;
+      override async unpublished(limit: number) {
+        this.passes += 1;
+        await store.appendMessage(tenant, id as ChannelId, {
+          sender: 'member:s1',
+          kind: 'user',
+          body: { text: `during pass ${this.passes}` },
+          toSlot: null,
+        });
+        return super.unpublished(limit);
+      }
+    })(database);
+    const relay = new OutboxRelay(counting, bus, { idleMs: 60_000 }, quiet);
+    relay.start();
+    try {
+      const seen = await collect(id, 2);
+      expect(seen.map((event) => event.seq)).toEqual([1, 2]);
+      // A relay that passed again whenever its last pass published would be far along by now.
+      expect(counting.passes).toBe(1);
+    } finally {
+      await relay.stop();
+    }
+  });
 });
