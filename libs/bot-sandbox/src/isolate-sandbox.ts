@@ -230,8 +230,7 @@ export class IsolateSandbox {
 
   /**
    * The context made ahead for this hook when there is one for the same source, otherwise one
-   * made now. Made now it is synchronous: these steps run only our code (and a compile bounded by
-   * the code size limit), and each async call would cost a hop to the isolate's thread.
+   * made now, synchronously: each async call would cost a hop to the isolate's thread.
    */
   private async freshContext(lease: WarmIsolate, source: string): Promise<FreshContext> {
     const next = lease.next;
@@ -240,60 +239,20 @@ export class IsolateSandbox {
     if (made?.source === source) return made;
     const { isolate } = lease;
     if (made && !isolate.isDisposed) releaseFresh(made);
-    const handles = new Handles();
-    try {
-      const context = handles.keep(isolate.createContextSync());
-      setHostBasics(context);
-      return {
-        source,
-        context,
-        prelude: handles.keep(
-          isolate.compileModuleSync(PRELUDE_SOURCE, { filename: 'prelude.js' }),
-        ),
-        bot: handles.keep(isolate.compileModuleSync(source, { filename: 'bot.js' })),
-        driver: handles.keep(isolate.compileModuleSync(DRIVER_SOURCE, { filename: 'driver.js' })),
-      };
-    } catch (error) {
-      if (!isolate.isDisposed) handles.releaseAll();
-      throw error;
-    }
+    return prepareContext(isolate, isolate.createContextSync(), source);
   }
 
   /**
-   * The same, made on the isolate's thread while the event loop goes on. The four steps are
-   * queued at once: the thread runs them in turn, and the hook that may be waiting pays for one
-   * hop to the thread and back rather than four.
+   * The same, made ahead: the context, most of the cost, on the isolate's thread while the event
+   * loop goes on. Null if the isolate was disposed meanwhile (evicted, or a limit breach) or the
+   * source does not compile (the hook then reports why).
    */
   private async makeAhead(isolate: ivm.Isolate, source: string): Promise<FreshContext | null> {
-    const steps = await Promise.allSettled([
-      isolate.createContext(),
-      isolate.compileModule(PRELUDE_SOURCE, { filename: 'prelude.js' }),
-      isolate.compileModule(source, { filename: 'bot.js' }),
-      isolate.compileModule(DRIVER_SOURCE, { filename: 'driver.js' }),
-    ] as const);
-    const [context, prelude, bot, driver] = steps;
-    if (
-      context.status === 'fulfilled' &&
-      prelude.status === 'fulfilled' &&
-      bot.status === 'fulfilled' &&
-      driver.status === 'fulfilled' &&
-      !isolate.isDisposed
-    ) {
-      setHostBasics(context.value);
-      return {
-        source,
-        context: context.value,
-        prelude: prelude.value,
-        bot: bot.value,
-        driver: driver.value,
-      };
+    try {
+      return prepareContext(isolate, await isolate.createContext(), source);
+    } catch {
+      return null;
     }
-    // The isolate was disposed meanwhile (evicted, or a limit breach), or the source does not
-    // compile (the hook then reports why): nothing to keep.
-    if (!isolate.isDisposed) {
-      for (const step of steps) if (step.status === 'fulfilled') step.value.release();
-    }
-    return null;
   }
 
   /** The key's warm isolate, or a new one; a throw-away one when there is no key or it is busy. */
@@ -342,6 +301,32 @@ interface HostServices {
 }
 
 const NO_HOST: HostServices = { fetcher: null, files: null, hook: null };
+
+/**
+ * A new context with the host callbacks every hook gets and the three modules compiled for it;
+ * all released if a step fails. Compiling is synchronous on purpose: isolated-vm keeps an
+ * isolate's modules in a table that an async compile (on the isolate's thread) and a module
+ * released on this thread can change at once, and that crashes the process.
+ */
+function prepareContext(isolate: ivm.Isolate, context: ivm.Context, source: string): FreshContext {
+  const handles = new Handles();
+  handles.keep(context);
+  try {
+    setHostBasics(context);
+    const compile = (code: string, filename: string) =>
+      handles.keep(isolate.compileModuleSync(code, { filename }));
+    return {
+      source,
+      context,
+      prelude: compile(PRELUDE_SOURCE, 'prelude.js'),
+      bot: compile(source, 'bot.js'),
+      driver: compile(DRIVER_SOURCE, 'driver.js'),
+    };
+  } catch (error) {
+    if (!isolate.isDisposed) handles.releaseAll();
+    throw error;
+  }
+}
 
 /** The host callbacks every hook gets: randomness and hashing, which hold no state. */
 function setHostBasics(context: ivm.Context): void {
