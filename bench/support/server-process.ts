@@ -43,12 +43,23 @@ export async function startServerProcess(
     );
   });
   const pid = child.pid ?? 0;
+  // A server that dies under load would leave its clients waiting out their 60 s timeouts: a
+  // benchmark stops at once and says so instead.
+  let stopping = false;
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`bench: ${entry} (pid ${pid}) died: ${signal ?? `exit code ${code}`}`);
+    process.exit(1);
+  });
   return {
     url,
     authorized: entry === 'app-server',
     pid,
     cpuSeconds: () => processCpuSeconds(pid),
-    stop: () => stopChild(child),
+    stop: () => {
+      stopping = true;
+      return stopChild(child);
+    },
   };
 }
 
