@@ -6,7 +6,7 @@ import { Agent as HttpAgent, request } from 'node:http';
 import { startNats } from '../test/support/nats-server.mjs';
 import { connectAgent } from '../test/support/mcp-client.js';
 import { authorizeOpen } from '../test/support/oauth.js';
-import { benchAppEnv } from './support/app-env.js';
+import { benchAppEnv, natsAppEnv } from './support/app-env.js';
 import { openBenchDatabase } from './support/bench-database.js';
 import { treeRssMb } from './support/process-memory.js';
 import { startServerProcess } from './support/server-process.js';
@@ -58,8 +58,7 @@ const database = await openBenchDatabase();
 const nats = await startNats();
 const server = await startServerProcess('app-server', {
   ...benchAppEnv(database.url),
-  NATS_URL: nats.url,
-  NATS_CREDS_FILE: nats.credsFile,
+  ...natsAppEnv(nats),
 });
 const http = new HttpAgent({ keepAlive: true, maxSockets: Infinity });
 try {

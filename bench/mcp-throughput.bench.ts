@@ -2,7 +2,7 @@
 // trivial tool, at 16 concurrent sessions, both measured in this run with the same client loop.
 import { connectAgent } from '../test/support/mcp-client.js';
 import { startNats } from '../test/support/nats-server.mjs';
-import { benchAppEnv } from './support/app-env.js';
+import { benchAppEnv, natsAppEnv } from './support/app-env.js';
 import { openBenchDatabase } from './support/bench-database.js';
 import { startServerProcess } from './support/server-process.js';
 import type { ServerProcess } from './support/server-process.js';
@@ -89,7 +89,7 @@ async function measureApi(): Promise<{
   const database = await openBenchDatabase();
   const nats = await startNats();
   try {
-    const natsEnv = { NATS_URL: nats.url, NATS_CREDS_FILE: nats.credsFile };
+    const natsEnv = natsAppEnv(nats);
     return await withServer(
       startServerProcess('app-server', { ...benchAppEnv(database.url), ...natsEnv }),
       async (server) => {

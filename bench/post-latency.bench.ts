@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { connectAgent } from '../test/support/mcp-client.js';
 import type { Agent } from '../test/support/mcp-client.js';
-import { benchAppEnv } from './support/app-env.js';
+import { benchAppEnv, natsAppEnv } from './support/app-env.js';
 import { startNats } from '../test/support/nats-server.mjs';
 import { openBenchDatabase } from './support/bench-database.js';
 import { rawInsertRate } from './support/raw-inserts.js';
@@ -130,8 +130,7 @@ const database = await openBenchDatabase();
 const nats = await startNats();
 const server = await startServerProcess('app-server', {
   ...benchAppEnv(database.url),
-  NATS_URL: nats.url,
-  NATS_CREDS_FILE: nats.credsFile,
+  ...natsAppEnv(nats),
 });
 try {
   const echo = await seatIn(server.url, ['bot:echo', 'invite:a'], ECHO_BOT);

@@ -7,7 +7,7 @@ import { connectAgent } from '../test/support/mcp-client.js';
 import type { Agent } from '../test/support/mcp-client.js';
 import { startNats } from '../test/support/nats-server.mjs';
 import type { TestNatsServer } from '../test/support/nats-server.mjs';
-import { benchAppEnv } from './support/app-env.js';
+import { benchAppEnv, natsAppEnv } from './support/app-env.js';
 import { openBenchDatabase } from './support/bench-database.js';
 import { treeRssMb } from './support/process-memory.js';
 import { startServerProcess } from './support/server-process.js';
@@ -125,8 +125,7 @@ const database = await openBenchDatabase();
 const nats = await startNats();
 try {
   const natsEnv = {
-    NATS_URL: nats.url,
-    NATS_CREDS_FILE: nats.credsFile,
+    ...natsAppEnv(nats),
     NATS_RUNNER_SIGNING_KEY_FILE: nats.signingKeyFile,
   };
   const floor = summarize(await natsRoundTrips(nats));
