@@ -57,16 +57,22 @@ function post(seat: Seat, text: string): Promise<{ msg_id: number }> {
   });
 }
 
-/** Latency of each post; post_message returns only once the bot's reply is committed. */
-async function botRoundTrips(seat: Seat): Promise<number[]> {
+/**
+ * Latency of each post (post_message returns only once the bot's reply is committed), and the
+ * client's own CPU per post: the same client work on every run, so it shows how fast the machine
+ * ran at the time, which moves a lot on a shared VM.
+ */
+async function botRoundTrips(seat: Seat): Promise<{ samples: number[]; clientCpuMs: number }> {
   for (let i = 0; i < WARMUP_POSTS; i += 1) await post(seat, `warm-up ${i}`);
   const samples: number[] = [];
+  const cpuStart = process.cpuUsage();
   for (let i = 0; i < TIMED_POSTS; i += 1) {
     const start = performance.now();
     await post(seat, `ping ${i}`);
     samples.push(performance.now() - start);
   }
-  return samples;
+  const cpu = process.cpuUsage(cpuStart);
+  return { samples, clientCpuMs: (cpu.user + cpu.system) / 1000 / TIMED_POSTS };
 }
 
 interface SyncPage {
@@ -134,11 +140,13 @@ const server = await startServerProcess('app-server', {
 });
 try {
   const echo = await seatIn(server.url, ['bot:echo', 'invite:a'], ECHO_BOT);
-  const latency = summarize(await botRoundTrips(echo));
+  const { samples, clientCpuMs } = await botRoundTrips(echo);
+  const latency = summarize(samples);
   report(
     'post_message→reply committed',
     `p50 ${ms(latency.p50)}  p99 ${ms(latency.p99)}  mean ${ms(latency.mean)}  (n ${latency.count}; target p50 ≤ 5, p99 ≤ 25)`,
   );
+  report('  MCP client CPU per post meanwhile', ms(clientCpuMs));
   report('  reply stored before post returned', (await replyIsStored(echo)) ? 'yes' : 'NO (a bug)');
   for (const [reason, count] of await botErrors(echo)) {
     report(
