@@ -41,17 +41,15 @@ async function callRate(
   );
   try {
     const serverStart = server.cpuSeconds();
-    const clientStart = process.cpuUsage();
     const wallStart = performance.now();
     const result = await runClosedLoops(sessions, async (worker) => {
       await agents[worker]?.call(call.name, call.args);
     });
     const wall = (performance.now() - wallStart) / 1000;
-    const client = process.cpuUsage(clientStart);
     return {
       ...result,
       serverCpu: (server.cpuSeconds() - serverStart) / wall,
-      clientCpu: (client.user + client.system) / 1e6 / wall,
+      clientCpu: result.clientCpuSeconds / result.seconds,
     };
   } finally {
     await Promise.all(agents.map((agent) => agent.close()));
