@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { eventually } from '../support/eventually.js';
 import { connectAgent, toolError } from '../support/mcp-client.js';
 import type { Agent } from '../support/mcp-client.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
+import { EventBus } from '#events';
 import { readAll } from './game-helpers.js';
 import type { SyncResult } from './game-helpers.js';
 
@@ -168,6 +170,48 @@ describe('channels over MCP', () => {
     const woken = await waiting;
     expect(woken.messages[0]).toMatchObject({ id: posted.msg_id, body: { text: 'wake up' } });
     expect(woken.cursor).toBeGreaterThan(cursor);
+  });
+
+  it('stops a long poll as soon as its caller hangs up', async () => {
+    const { channelId } = await channelWithEcho();
+    // Counts the wake-up subscriptions held open: each waiting sync_messages holds one.
+    const bus = app.nest.get(EventBus);
+    const subscribe = bus.onWake.bind(bus);
+    let held = 0;
+    bus.onWake = (tenantId, channel, listener) => {
+      held += 1;
+      const unsubscribe = subscribe(tenantId, channel, listener);
+      return () => {
+        held -= 1;
+        unsubscribe();
+      };
+    };
+    const hangUp = new AbortController();
+    const call = fetch(`${app.url}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${a.accessToken}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: {
+          name: 'sync_messages',
+          arguments: { channel_id: channelId, cursor: 10_000, timeout_ms: 30_000 },
+        },
+      }),
+      signal: hangUp.signal,
+    })
+      .then((response) => response.text())
+      .catch((error: unknown) => error);
+    await eventually(() => held === 1, 'the long poll to be held');
+    hangUp.abort();
+    await call;
+    // Released long before the poll's 30 s were up.
+    await eventually(() => held === 0, 'the long poll to be released');
   });
 
   it('answers AMBIGUOUS_MEMBER when one principal holds two seats, and acts for the named seat', async () => {

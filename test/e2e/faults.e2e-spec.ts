@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/free-port.js';
 import { connectAgent } from '../support/mcp-client.js';
 import type { Agent } from '../support/mcp-client.js';
@@ -40,15 +41,6 @@ interface Attempt {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function eventually(predicate: () => Promise<boolean>, what: string, ms = 30_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await predicate()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Longer than a post may wait for its bot (BOT_SETTLE_TIMEOUT_MS, 5 s) while NATS is away. */
 const POST_TIMEOUT_MS = 20_000;
@@ -139,10 +131,14 @@ function expectOneReplyEach(log: readonly Message[], players: readonly Message[]
 
 /** Waits until the bot has answered every player message in the log, then reads it once more. */
 async function settledLog(agent: Agent, channelId: string): Promise<Message[]> {
-  await eventually(async () => {
-    const log = await readAll(agent, channelId);
-    return botReplies(log).length >= playerMessages(log).length;
-  }, 'a bot reply to every stored player message');
+  await eventually(
+    async () => {
+      const log = await readAll(agent, channelId);
+      return botReplies(log).length >= playerMessages(log).length;
+    },
+    'a bot reply to every stored player message',
+    30_000,
+  );
   // A late duplicate reply would show up now.
   await sleep(500);
   return readAll(agent, channelId);
@@ -235,7 +231,7 @@ describe('stop and restart NATS during traffic', () => {
     );
 
     try {
-      await eventually(async () => acked(attempts) >= 20, 'traffic before the crash');
+      await eventually(async () => acked(attempts) >= 20, 'traffic before the crash', 30_000);
       nats.kill();
       natsDown = true;
       const atCrash = attempts.length;
@@ -245,6 +241,7 @@ describe('stop and restart NATS during traffic', () => {
       await eventually(
         async () => (await fetch(`${app.url}/readyz`)).status === 200,
         'the API to reconnect',
+        30_000,
       );
       // The poll waits on a NATS subscription made before the crash: only a wake-up through NATS,
       // on the re-established subscription, ends it before its deadline.
@@ -257,6 +254,7 @@ describe('stop and restart NATS during traffic', () => {
       await eventually(
         async () => acked(attempts.slice(atCrash)) >= 20,
         'traffic after the restart',
+        30_000,
       );
     } finally {
       running = false;
@@ -345,7 +343,7 @@ async function startApiProcess(
     if (gone) throw new Error(`the API on ${port} exited:\n${output.join('\n')}`);
     return (await fetch(`${url}/readyz`).catch(() => null))?.status === 200;
   };
-  await eventually(ready, `the API process on ${port} to be ready`);
+  await eventually(ready, `the API process on ${port} to be ready`, 30_000);
   return { url, child, output, exited };
 }
 
@@ -425,13 +423,17 @@ describe('kill one API process under load', () => {
 
     try {
       await sleep(1000);
-      await eventually(async () => acked(attempts) >= 30, 'traffic on both replicas');
+      await eventually(async () => acked(attempts) >= 30, 'traffic on both replicas', 30_000);
       doomed?.child.kill('SIGKILL');
       await doomed?.exited;
       killed.abort();
       const atKill = attempts.length;
       await sleep(1500);
-      await eventually(async () => acked(attempts.slice(atKill)) >= 30, 'traffic after the kill');
+      await eventually(
+        async () => acked(attempts.slice(atKill)) >= 30,
+        'traffic after the kill',
+        30_000,
+      );
     } finally {
       running = false;
     }

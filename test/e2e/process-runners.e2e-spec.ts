@@ -3,6 +3,7 @@ import { BotRunners } from '#bots';
 import type { BotId, ChannelId, TenantId } from '#core';
 import type { BotAddress } from '#events';
 import type { ProcessBotRunners } from '../../apps/api/src/bots/process-bot.runners.js';
+import { eventually } from '../support/eventually.js';
 import { connectAgent } from '../support/mcp-client.js';
 import type { Agent } from '../support/mcp-client.js';
 import { testNats } from '../support/nats.js';
@@ -34,15 +35,6 @@ const COUNTING_ECHO = `export default class Counter {
     this.ctx.post('bot', { echo: msg.body.text ?? null, count });
   }
 }`;
-
-async function eventually(predicate: () => boolean | Promise<boolean>, what: string, ms = 15_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await predicate()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /**
  * BOT_LAUNCHER=process (issue 4 items 3 and 4): each bot in its own bot-runner child process with

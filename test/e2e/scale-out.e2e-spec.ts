@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ChannelId, TenantId } from '#core';
 import { NatsEventBus } from '#events';
 import type { ReceivedChannelEvent } from '#events';
+import { eventually } from '../support/eventually.js';
 import { connectAgent, toolError } from '../support/mcp-client.js';
 import type { Agent } from '../support/mcp-client.js';
 import { authorizeOpen } from '../support/oauth.js';
@@ -29,13 +30,7 @@ const STATEFUL = `export default class Counter {
  * Within 2 s: well inside the read cache's 5 s lifetime, so passing shows the other replica's
  * wake-up reached it, not that the cached view expired.
  */
-async function eventually(predicate: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + 2_000;
-  while (!(await predicate())) {
-    if (Date.now() > end) throw new Error('the other replica’s change did not show within 2 s');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const WAKE_WINDOW_MS = 2_000;
 
 /**
  * Two API processes over one PostgreSQL database and one NATS server, as two replicas behind a
@@ -160,15 +155,25 @@ describe('two API replicas sharing Postgres and NATS', () => {
     await onSecond.call('join_channel', { invite_code: botless.invites[0] });
     await eventually(
       async () => (await info(onFirst, botless.channel_id)).view.slots[0]?.filled_by !== null,
+      'the join on replica 2 to show on replica 1',
+      WAKE_WINDOW_MS,
     );
     await onSecond.call('join_channel', { invite_code: created.invites[0] });
     await onFirst.call('post_message', { channel_id: id, body: 'count me' });
-    await eventually(async () => (await info(onSecond, id)).bots[0]?.state_version === 1);
+    await eventually(
+      async () => (await info(onSecond, id)).bots[0]?.state_version === 1,
+      'the bot state from replica 1 to show on replica 2',
+      WAKE_WINDOW_MS,
+    );
     await onSecond.call('update_channel', {
       channel_id: id,
       ops: [{ type: 'rename', name: 'renamed on two' }],
     });
-    await eventually(async () => (await info(onFirst, id)).view.name === 'renamed on two');
+    await eventually(
+      async () => (await info(onFirst, id)).view.name === 'renamed on two',
+      'the rename on replica 2 to show on replica 1',
+      WAKE_WINDOW_MS,
+    );
   });
 
   it('publishes every committed event to NATS once and in order, though both replicas relay', async () => {

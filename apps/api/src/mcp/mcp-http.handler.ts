@@ -62,6 +62,9 @@ export class McpHttpHandler {
       enableJsonResponse,
     });
     res.on('close', () => {
+      // A finished reply has released all it held; closing would only build a "Connection
+      // closed" error, stack and all, for nobody. An aborted one stops its tool's work.
+      if (res.writableFinished) return;
       void transport.close();
       void server.close();
     });
