@@ -4,6 +4,8 @@ export interface LoopOptions {
   /** Time given to JIT, connection pools and caches before counting starts. */
   readonly warmupMs: number;
   readonly durationMs: number;
+  /** The server under test, whose CPU is read over the same window as the clients'. */
+  readonly server?: { cpuSeconds(): number };
 }
 
 export const DEFAULT_LOOP: LoopOptions = { warmupMs: 1_000, durationMs: 5_000 };
@@ -14,6 +16,8 @@ export interface LoopResult {
   readonly perSecond: number;
   /** CPU seconds this process (the clients) used in the measured window, all threads. */
   readonly clientCpuSeconds: number;
+  /** CPU seconds the server used in the measured window; NaN when none was given. */
+  readonly serverCpuSeconds: number;
 }
 
 /**
@@ -48,10 +52,12 @@ export async function runClosedLoops(
   if (!stopped()) run.phase = 'measure';
   const start = performance.now();
   const cpuStart = process.cpuUsage();
+  const serverStart = options.server?.cpuSeconds() ?? NaN;
   await sleepUnlessStopped(options.durationMs, stopped);
   const calls = run.calls;
   const seconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuStart);
+  const serverCpuSeconds = (options.server?.cpuSeconds() ?? NaN) - serverStart;
   run.phase = 'stop';
   await Promise.all(loops);
   if (run.failure !== null) throw run.failure;
@@ -60,6 +66,7 @@ export async function runClosedLoops(
     seconds,
     perSecond: calls / seconds,
     clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    serverCpuSeconds,
   };
 }
 
