@@ -4,6 +4,7 @@ import type { BotDefinition, ChannelDraft } from '#channels';
 import type pg from 'pg';
 import { createTestDatabase } from '#test-support';
 import type { Engine, TestDatabase } from '#test-support';
+import { EVENTS_WITH_MESSAGES } from './channel-event-rows.js';
 import { Database } from './database.js';
 import { TypeOrmChannelStore } from './typeorm-channel.store.js';
 import { TypeOrmPrincipalStore, TypeOrmSessionStore } from './typeorm-session.store.js';
@@ -60,6 +61,19 @@ function draft(id: string, withBot: boolean): ChannelDraft {
       : [],
     events: withBot ? [{ type: 'init', botId, payload: {} }] : [],
   };
+}
+
+/** A node of PostgreSQL's EXPLAIN (ANALYZE, FORMAT JSON), as far as the tests read it. */
+interface PlanNode {
+  'Relation Name'?: string;
+  'Actual Rows': number;
+  'Actual Loops': number;
+  'Rows Removed by Filter'?: number;
+  Plans?: PlanNode[];
+}
+
+function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 }
 
 /** The ChannelStore contract, run against PostgreSQL and against PGlite. */
@@ -232,6 +246,40 @@ describe.each<Engine>(['postgres', 'pglite'])('TypeOrmChannelStore on %s', (engi
     expect(await store.botsWithPendingEvents()).toContainEqual({ tenantId: tenant, channelId: id });
     const messages = await store.listVisible(tenant, id, 's1' as SlotId, 0, 10);
     expect(messages.map((m) => m.sender)).toEqual(['system', 'member:s1', `bot:${botId}`]);
+  });
+
+  it('reads a page of events with one message lookup each, however long the history', async () => {
+    const id = 'chn_history001' as ChannelId;
+    await store.createChannel(tenant, draft(id, true));
+    for (let n = 0; n < 300; n += 1) {
+      await store.appendMessage(tenant, id, {
+        sender: 'member:s1',
+        kind: 'user',
+        body: { n },
+        toSlot: null,
+      });
+    }
+    const page = 10;
+    const [explained] = await database.tenantRows<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
+      tenant,
+      `EXPLAIN (ANALYZE, FORMAT JSON) ${EVENTS_WITH_MESSAGES}`,
+      [tenant, id, 280, null, page],
+    );
+    const plan = explained?.['QUERY PLAN'][0].Plan;
+    // Rows the plan took from `messages`: one per event of the page, not the channel's 301.
+    const scans = plan ? nodes(plan).filter((node) => node['Relation Name'] === 'messages') : [];
+    expect(scans.length).toBeGreaterThan(0);
+    const read = scans.reduce(
+      (sum, node) =>
+        sum + (node['Actual Rows'] + (node['Rows Removed by Filter'] ?? 0)) * node['Actual Loops'],
+      0,
+    );
+    expect(read).toBeLessThanOrEqual(page);
+    expect(
+      (await store.pendingEvents(tenant, id, 'bot_Echo_0' as BotId, 280, page)).map(
+        (event) => event.message?.body,
+      ),
+    ).toEqual(Array.from({ length: page }, (_, i) => ({ n: 279 + i })));
   });
 
   it('applies channel updates together and stops events for a removed bot', async () => {
