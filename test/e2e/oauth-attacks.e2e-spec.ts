@@ -358,6 +358,21 @@ describe('OAuth attacks on an open-mode server', () => {
       }
     });
 
+    it('shows an error page, and does not redirect, for a registered redirect_uri with a fragment (RFC 6749 §3.1.2)', async () => {
+      const { client_id: clientId } = await registerClient(url);
+      for (const redirectUri of [
+        `${TEST_REDIRECT_URI}#frag`,
+        `${TEST_REDIRECT_URI}#`,
+        'http://127.0.0.1:5555/callback#frag',
+        'http://127.0.0.1:5555/callback#',
+      ]) {
+        const answer = await authorizeRequest(url, clientId, { redirect_uri: redirectUri });
+        expect({ redirectUri, status: answer.status }).toEqual({ redirectUri, status: 400 });
+        expect(answer.contentType).toMatch(/^text\/html/);
+        expect(answer.location).toBeNull();
+      }
+    });
+
     it('shows an error page for an unknown client_id', async () => {
       const answer = await authorizeRequest(url, `mcc_${'x'.repeat(22)}`);
       expect(answer.status).toBe(400);
@@ -630,6 +645,13 @@ describe('OAuth attacks on an open-mode server', () => {
       ['javascript:', ['javascript:alert(1)'], 'invalid_redirect_uri'],
       ['data:', ['data:text/html,<script>alert(1)</script>'], 'invalid_redirect_uri'],
       ['a fragment', ['https://a.example/cb#x'], 'invalid_redirect_uri'],
+      ['an empty fragment', ['https://a.example/cb#'], 'invalid_redirect_uri'],
+      [
+        'a fragment on loopback http',
+        ['http://127.0.0.1:65529/callback#x'],
+        'invalid_redirect_uri',
+      ],
+      ['a fragment on a private-use scheme', ['com.example.app:/cb#x'], 'invalid_redirect_uri'],
       ['credentials', ['https://user:pw@a.example/cb'], 'invalid_redirect_uri'],
       ['a relative URI', ['/cb'], 'invalid_redirect_uri'],
       [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseRegistration, parseScope } from './client-metadata.js';
+import { parseMetadataDocument, parseRegistration, parseScope } from './client-metadata.js';
 import { OAuthError } from './oauth.errors.js';
 
 function failure(body: unknown): OAuthError {
@@ -54,6 +54,22 @@ describe('parseRegistration (RFC 7591)', () => {
     expect(failure({ redirect_uris: ['https://a.example/cb'], scope: 'admin' }).code).toBe(
       'invalid_scope',
     );
+  });
+});
+
+describe('parseMetadataDocument', () => {
+  const url = 'https://app.example/oauth/client.json';
+
+  it('refuses a document listing a redirect URI with a fragment (RFC 6749 §3.1.2)', () => {
+    for (const uri of [
+      'http://127.0.0.1:7/cb#x',
+      'https://app.example/cb#',
+      'com.example.app:/cb#x',
+    ]) {
+      expect(() =>
+        parseMetadataDocument(url, { client_id: url, redirect_uris: [uri] }, null),
+      ).toThrow(/fragment/);
+    }
   });
 });
 

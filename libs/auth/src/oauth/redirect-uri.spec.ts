@@ -16,6 +16,10 @@ describe('redirectUriProblem', () => {
   it.each([
     ['http://evil.example/cb', /https/],
     ['https://a.example/cb#frag', /fragment/],
+    ['https://a.example/cb#', /fragment/],
+    ['http://127.0.0.1:33418/callback#frag', /fragment/],
+    ['http://localhost:6274/oauth/callback#', /fragment/],
+    ['com.example.app:/oauth2redirect#frag', /fragment/],
     ['javascript:alert(1)', /forbidden scheme/],
     ['data:text/html,hi', /forbidden scheme/],
     ['file:///etc/passwd', /forbidden scheme/],
@@ -42,5 +46,26 @@ describe('redirectUriMatches', () => {
     expect(redirectUriMatches('http://127.0.0.1:51000/other', registered)).toBe(false);
     expect(redirectUriMatches('http://localhost:7/callback', registered)).toBe(false);
     expect(redirectUriMatches('not a url', registered)).toBe(false);
+  });
+
+  it('refuses a fragment in any form, even on a loopback port (RFC 6749 §3.1.2)', () => {
+    for (const requested of [
+      'http://127.0.0.1:51000/callback#frag',
+      'http://127.0.0.1:51000/callback#',
+      'http://127.0.0.1:7/callback#x',
+      'https://app.example/cb#x',
+    ]) {
+      expect({ requested, matches: redirectUriMatches(requested, registered) }).toEqual({
+        requested,
+        matches: false,
+      });
+    }
+  });
+
+  it('refuses a registered URI that would no longer pass registration', () => {
+    expect(redirectUriMatches('https://app.example/cb#x', ['https://app.example/cb#x'])).toBe(
+      false,
+    );
+    expect(redirectUriMatches('javascript:alert(1)', ['javascript:alert(1)'])).toBe(false);
   });
 });

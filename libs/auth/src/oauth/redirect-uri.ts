@@ -37,9 +37,12 @@ export function redirectUriProblem(uri: string): string | null {
 
 /**
  * Whether the redirect URI of an authorization request matches a registered one: exactly, except
- * that a loopback redirect may use any port (RFC 8252 §7.3; native apps pick a free port).
+ * that a loopback redirect may use any port (RFC 8252 §7.3; native apps pick a free port). The
+ * requested URI must itself pass registration's rules, so a fragment (RFC 6749 §3.1.2), which
+ * the loopback comparison would not see, or a URI stored before a rule existed, never matches.
  */
 export function redirectUriMatches(requested: string, registered: readonly string[]): boolean {
+  if (redirectUriProblem(requested) !== null) return false;
   if (registered.includes(requested)) return true;
   let url: URL;
   try {
