@@ -1,7 +1,10 @@
 /**
  * Evaluated before the bot's module (imports evaluate in order): it takes the host callbacks
  * off the global object and keeps the built-ins the driver relies on, before bot code could
- * replace them.
+ * replace them. Only the driver may import it; the bot module imports nothing.
+ *
+ * It also removes WebAssembly: a WebAssembly memory is allocated outside the V8 heap and its
+ * limit, so one bot could take gigabytes of the host's memory (issue 11, item 3).
  */
 export const PRELUDE_SOURCE = String.raw`
 export const randomHex = globalThis.__mpRandomHex;
@@ -14,6 +17,7 @@ delete globalThis.__mpHook;
 delete globalThis.__mpRandomHex;
 delete globalThis.__mpSha256;
 delete globalThis.__mpFetch;
+delete globalThis.WebAssembly;
 export const freeze = Object.freeze;
 export const stringify = JSON.stringify;
 export const parse = JSON.parse;
@@ -42,12 +46,6 @@ function botClass() {
     throw new TypeError('the bot module has no default export class');
   }
   return candidate;
-}
-
-export function inspect() {
-  const Bot = botClass();
-  const manifest = Bot.manifest === undefined ? null : stringify(Bot.manifest);
-  return stringify({ className: Bot.name || 'Bot', manifest });
 }
 
 async function run(requestJson, maxOutputBytes) {
@@ -169,7 +167,9 @@ async function run(requestJson, maxOutputBytes) {
           result: { promise: true, copy: true },
         })
         .then((json) => {
-          const response = parse(json);
+          const answer = parse(json);
+          if (answer.error !== undefined) throw new Error(answer.error);
+          const response = answer.value;
           return freeze({
             status: response.status,
             ok: response.status >= 200 && response.status < 300,
@@ -190,12 +190,12 @@ async function run(requestJson, maxOutputBytes) {
   return stringify({ posts, state: stateSet ? state : undefined, logs });
 }
 
-// The hook the host asked for (none when it inspects) starts as this module evaluates. One that
-// finishes within that turn, as every synchronous hook does, has its output here by the time the
-// evaluation returns; for the others the host waits on settle().
-const running = hookCall === undefined ? null : run(hookCall[0], hookCall[1]);
+// The hook the host asked for starts as this module evaluates. One that finishes within that
+// turn, as every synchronous hook does, has its output here by the time the evaluation returns;
+// for the others the host waits on settle().
+const running = run(hookCall[0], hookCall[1]);
 export let output;
-running?.then(
+running.then(
   (json) => {
     output = json;
   },

@@ -38,9 +38,13 @@ export interface HookEffects {
   readonly logs: readonly string[];
 }
 
+/**
+ * What came of one hook. `cpuMs`, when the sandbox measured it, is the CPU time the hook cost:
+ * the isolate's and the host's in its callbacks.
+ */
 export type HookOutcome =
-  | { readonly ok: true; readonly effects: HookEffects }
-  | { readonly ok: false; readonly error: string };
+  | { readonly ok: true; readonly effects: HookEffects; readonly cpuMs?: number }
+  | { readonly ok: false; readonly error: string; readonly cpuMs?: number };
 
 export interface SandboxLimits {
   /** V8 heap limit of the isolate, MiB. */
@@ -51,11 +55,4 @@ export interface SandboxLimits {
   readonly maxOutputBytes: number;
   /** Size of a bot's workspace, bytes (0 or absent: bots have no workspace). */
   readonly workspaceBytes?: number;
-}
-
-/** What a bot module declares, read when it is attached. */
-export interface BotInspection {
-  readonly className: string;
-  /** The class's `static manifest`, when it has one. */
-  readonly manifest: Record<string, unknown> | null;
 }

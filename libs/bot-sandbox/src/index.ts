@@ -1,7 +1,9 @@
 export { IsolateSandbox } from './isolate-sandbox.js';
 export { looksLikePython, toBotModule } from './bot-source.js';
+export { readDeclaredManifest } from './declared-manifest.js';
+export type { DeclaredManifest } from './declared-manifest.js';
+export { HOST_WORK_LIMITS } from './host-work.js';
 export type {
-  BotInspection,
   HookEffects,
   HookName,
   HookOutcome,

@@ -32,7 +32,8 @@ describe('IsolateSandbox', () => {
         this.ctx.setState({ n: s.n + 1 });
       }
     }`;
-    const outcome = await sandbox.run(request(code));
+    const { cpuMs, ...outcome } = await sandbox.run(request(code));
+    expect(cpuMs).toBeGreaterThan(0);
     expect(outcome).toEqual({
       ok: true,
       effects: {
@@ -199,19 +200,5 @@ describe('IsolateSandbox', () => {
     own.dispose();
     expect((await own.run(request(code))).ok).toBe(true);
     own.dispose();
-  });
-
-  it('reads the class name and static manifest', async () => {
-    const result = await sandbox.inspect(
-      'export default class Dice { static manifest = { name: "Dice", version: "2.0", summary: "Rolls" }; }',
-    );
-    expect(result).toEqual({
-      ok: true,
-      inspection: {
-        className: 'Dice',
-        manifest: { name: 'Dice', version: '2.0', summary: 'Rolls' },
-      },
-    });
-    expect(await sandbox.inspect('export default class {')).toMatchObject({ ok: false });
   });
 });

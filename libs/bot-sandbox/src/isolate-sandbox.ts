@@ -5,7 +5,8 @@ import { toBotModule } from './bot-source.js';
 import { DRIVER_SOURCE, PRELUDE_SOURCE } from './driver.source.js';
 import { EgressDeniedError } from './egress.js';
 import type { EgressFetcher } from './egress.js';
-import type { BotInspection, HookOutcome, HookRequest, SandboxLimits } from './hook.types.js';
+import type { HookEffects, HookOutcome, HookRequest, SandboxLimits } from './hook.types.js';
+import { BotFacingError, HostWork, toBotError } from './host-work.js';
 import { BotWorkspace } from './workspace.js';
 
 /** A plain JSON object, kept as it is (a rebuilt object would drop keys such as `__proto__`). */
@@ -26,8 +27,6 @@ const egressRequest = z.object({
   body: z.string().nullable(),
 });
 
-const inspectionSchema = z.object({ className: z.string(), manifest: z.string().nullable() });
-
 /** Room for the JSON punctuation around the accounted items of a hook's output. */
 const OUTPUT_ENVELOPE_BYTES = 16 * 1024;
 
@@ -37,7 +36,8 @@ interface Loaded {
   readonly output: unknown;
   /** Settles with the hook's output or its failure. */
   readonly settle: ivm.Reference;
-  readonly inspect: ivm.Reference;
+  /** The host work the hook's callbacks did. */
+  readonly work: HostWork;
 }
 
 /**
@@ -51,6 +51,8 @@ interface FreshContext {
   readonly prelude: ivm.Module;
   readonly bot: ivm.Module;
   readonly driver: ivm.Module;
+  /** The account of host work of the one hook that will run in this context. */
+  readonly work: HostWork;
 }
 
 interface WarmIsolate {
@@ -82,25 +84,6 @@ export class IsolateSandbox {
     private readonly egress: EgressFetcher | null = null,
   ) {}
 
-  /** Evaluates the module and reads its class and static manifest, in a throw-away isolate. */
-  async inspect(
-    code: string,
-  ): Promise<{ ok: true; inspection: BotInspection } | { ok: false; error: string }> {
-    const outcome = await this.withContext(null, code, NO_HOST, async (loaded, deadline) => {
-      const json = (await loaded.inspect.apply(undefined, [], {
-        result: { copy: true },
-        timeout: remaining(deadline),
-      })) as string;
-      const raw = inspectionSchema.parse(JSON.parse(json));
-      const manifest: unknown = raw.manifest === null ? null : JSON.parse(raw.manifest);
-      if (manifest !== null && (typeof manifest !== 'object' || Array.isArray(manifest))) {
-        throw new BotCodeError('static manifest must be a plain object');
-      }
-      return { className: raw.className, manifest: manifest as Record<string, unknown> | null };
-    });
-    return outcome.ok ? { ok: true, inspection: outcome.value } : outcome;
-  }
-
   /** Runs one hook and returns its effects, or the reason it failed (never throws for bot faults). */
   async run(request: HookRequest): Promise<HookOutcome> {
     // The driver needs neither the key nor the code (it runs the module it was given).
@@ -111,7 +94,7 @@ export class IsolateSandbox {
         ? new BotWorkspace(workspace, this.limits.workspaceBytes)
         : null;
     const hook = [JSON.stringify(forBot), this.limits.maxOutputBytes] as const;
-    const outcome = await this.withContext(
+    return this.withContext(
       isolationKey,
       code,
       { fetcher, files, hook },
@@ -132,10 +115,11 @@ export class IsolateSandbox {
             `output limit exceeded: a hook may produce at most ${this.limits.maxOutputBytes} bytes`,
           );
         }
+        // A host work limit breached holds even if the bot caught its error.
+        if (loaded.work.exceeded !== null) throw new BotCodeError(loaded.work.exceeded);
         return effectsSchema.parse(JSON.parse(json));
       },
     );
-    return outcome.ok ? { ok: true, effects: outcome.value } : outcome;
   }
 
   /** Frees every isolate. */
@@ -146,35 +130,52 @@ export class IsolateSandbox {
 
   /**
    * The host side of `ctx.fetch` for one hook: the bot's request, checked, through the egress
-   * rules; the response or the reason it was refused.
+   * rules. It always resolves, to JSON `{value}` with the response or `{error}` with the reason
+   * it was refused, which the driver throws inside the isolate: a host promise that rejected
+   * would be one more the host must be sure to observe.
    */
-  private fetchFor(allowlist: readonly string[]): (json: string) => Promise<string> {
+  private fetchFor(
+    allowlist: readonly string[],
+  ): (work: HostWork, json: unknown) => Promise<string> {
     const fetcher = this.egress;
-    return async (json: string) => {
-      if (!fetcher) throw new Error('ctx.fetch is not available');
-      const parsed = egressRequest.safeParse(JSON.parse(json));
-      if (!parsed.success)
-        throw new Error('ctx.fetch(url, { method, headers, body }): bad arguments');
+    return async (work, json) => {
       try {
-        return JSON.stringify(await fetcher.fetch(allowlist, parsed.data));
+        work.fetch();
+        work.charge(typeof json === 'string' ? json.length : 0);
+        if (!fetcher) throw new BotFacingError('ctx.fetch is not available');
+        const parsed = typeof json === 'string' ? egressRequest.safeParse(JSON.parse(json)) : null;
+        if (!parsed?.success) {
+          throw new BotFacingError('ctx.fetch(url, { method, headers, body }): bad arguments');
+        }
+        return JSON.stringify({ value: await fetcher.fetch(allowlist, parsed.data) });
       } catch (error) {
-        if (error instanceof EgressDeniedError)
-          throw new Error(`ctx.fetch refused: ${error.message}`);
-        throw new Error('ctx.fetch failed');
+        const refused =
+          error instanceof EgressDeniedError
+            ? `ctx.fetch refused: ${error.message}`
+            : toBotError(error, 'ctx.fetch failed').message;
+        return JSON.stringify({ error: refused });
       }
     };
   }
 
-  private async withContext<T>(
-    key: string | null,
+  /**
+   * Runs the hook in a fresh context of the key's isolate and reads its effects with `finish`.
+   * The outcome carries the CPU time the hook cost: the isolate's, plus the host's time in its
+   * callbacks (issue 11, item 5 charges it to the tenant).
+   */
+  private async withContext(
+    key: string,
     code: string,
     host: HostServices,
-    work: (loaded: Loaded, deadline: number) => Promise<T>,
-  ): Promise<{ ok: true; value: T } | { ok: false; error: string }> {
+    finish: (loaded: Loaded, deadline: number) => Promise<HookEffects>,
+  ): Promise<HookOutcome> {
     const prepared = toBotModule(code);
-    if ('error' in prepared) return { ok: false, error: prepared.error };
+    if ('error' in prepared) return { ok: false, error: prepared.error, cpuMs: 0 };
     const lease = this.lease(key);
     const { isolate } = lease;
+    const started = performance.now();
+    const cpuBefore = isolate.cpuTime;
+    let hostWork: HostWork | null = null;
     const deadline = Date.now() + this.limits.timeoutMs;
     const watch = { timedOut: false };
     // The isolate's own timeouts cover synchronous runs; this watchdog also ends a hook stuck in
@@ -186,41 +187,42 @@ export class IsolateSandbox {
     // Every handle into the isolate is released at the end: an unreleased module or reference keeps
     // its context alive, and a warm isolate's heap would grow hook by hook to its limit.
     const handles = new Handles();
+    const cpuMs = () =>
+      (isolate.isDisposed
+        ? performance.now() - started
+        : Number(isolate.cpuTime - cpuBefore) / 1e6) + (hostWork?.hostMs ?? 0);
     try {
       // Anything that runs bot code (module evaluation, constructor, hook) is async and under the
       // deadline; what comes before it runs only our code.
-      const { context, prelude, bot, driver } = await this.freshContext(lease, prepared.module);
+      const fresh = await this.freshContext(lease, prepared.module);
+      const { context, prelude, bot, driver, work } = fresh;
+      hostWork = work;
       for (const handle of [context, prelude, bot, driver]) handles.keep(handle);
-      // Only what this hook may use is handed to it, with the hook to run; the prelude takes them
-      // off the global before the bot's module evaluates.
-      const { fetcher, files } = host;
-      if (fetcher) context.global.setSync('__mpFetch', handles.keep(new ivm.Reference(fetcher)));
-      if (files) {
-        context.global.setSync(
-          '__mpWorkspace',
-          new ivm.Callback((op: string, name: unknown, text: unknown) =>
-            files.call(op, name, text),
-          ),
-        );
-      }
-      if (host.hook) context.global.setSync('__mpHook', [...host.hook], { copy: true });
+      setHookServices(context, host, work, handles);
       prelude.instantiateSync(context, () => {
         throw new BotCodeError('the prelude imports nothing');
+      });
+      // The bot's module is linked on its own first, so whatever it imports is refused: the
+      // prelude holds the host's callbacks, and bot code reaches them only through ctx.
+      bot.instantiateSync(context, (specifier) => {
+        throw new BotCodeError(
+          `imports are not available to bots (tried "${specifier.slice(0, 64)}")`,
+        );
       });
       driver.instantiateSync(context, (specifier) => {
         if (specifier === 'mp:prelude') return prelude;
         if (specifier === 'bot:main') return bot;
-        throw new BotCodeError(`imports are not available to bots (tried "${specifier}")`);
+        throw new BotCodeError('the driver imports only the prelude and the bot');
       });
       await driver.evaluate({ timeout: remaining(deadline) });
       const namespace = handles.keep(driver.namespace);
       const output: unknown = namespace.getSync('output', { copy: true });
       const settle = handles.keep(exported(namespace, 'settle'));
-      const inspect = handles.keep(exported(namespace, 'inspect'));
-      const value = await work({ output, settle, inspect }, deadline);
-      return { ok: true, value };
+      const effects = await finish({ output, settle, work }, deadline);
+      return { ok: true, effects, cpuMs: cpuMs() };
     } catch (error) {
-      return { ok: false, error: describeFailure(error, isolate, watch.timedOut, this.limits) };
+      const reason = describeFailure(error, isolate, watch.timedOut, this.limits);
+      return { ok: false, error: reason, cpuMs: cpuMs() };
     } finally {
       clearTimeout(watchdog);
       if (!isolate.isDisposed) handles.releaseAll();
@@ -255,9 +257,9 @@ export class IsolateSandbox {
     }
   }
 
-  /** The key's warm isolate, or a new one; a throw-away one when there is no key or it is busy. */
-  private lease(key: string | null): WarmIsolate {
-    const warm = key === null ? undefined : this.warm.get(key);
+  /** The key's warm isolate, or a new one; a throw-away one when it is busy. */
+  private lease(key: string): WarmIsolate {
+    const warm = this.warm.get(key);
     if (warm && !warm.busy && !warm.isolate.isDisposed) {
       warm.busy = true;
       return warm;
@@ -267,13 +269,13 @@ export class IsolateSandbox {
       busy: true,
       next: null,
     };
-    if (key !== null && !warm?.busy) this.warm.set(key, fresh);
+    if (!warm?.busy) this.warm.set(key, fresh);
     return fresh;
   }
 
-  private release(key: string | null, lease: WarmIsolate, source: string): void {
+  private release(key: string, lease: WarmIsolate, source: string): void {
     lease.busy = false;
-    const kept = key !== null && this.warm.get(key) === lease;
+    const kept = this.warm.get(key) === lease;
     if (!kept || lease.isolate.isDisposed) {
       if (kept) this.warm.delete(key);
       if (!lease.isolate.isDisposed) lease.isolate.dispose();
@@ -294,13 +296,41 @@ export class IsolateSandbox {
 
 /** What the host offers one hook besides randomness and hashing, and the hook to run. */
 interface HostServices {
-  readonly fetcher: ((json: string) => Promise<string>) | null;
+  readonly fetcher: ((work: HostWork, json: unknown) => Promise<string>) | null;
   readonly files: BotWorkspace | null;
-  /** The request the driver hands the bot, and the output limit; null to inspect only. */
-  readonly hook: readonly [string, number] | null;
+  /** The request the driver hands the bot, and the output limit. */
+  readonly hook: readonly [string, number];
 }
 
-const NO_HOST: HostServices = { fetcher: null, files: null, hook: null };
+/**
+ * Hands one hook what it may use besides the basics: `ctx.fetch`, `ctx.workspace` and the hook
+ * to run. The prelude takes them off the global before the bot's module evaluates.
+ */
+function setHookServices(
+  context: ivm.Context,
+  host: HostServices,
+  work: HostWork,
+  handles: Handles,
+): void {
+  const { fetcher, files } = host;
+  if (fetcher) {
+    const bound = (json: unknown) => fetcher(work, json);
+    context.global.setSync('__mpFetch', handles.keep(new ivm.Reference(bound)));
+  }
+  if (files) {
+    context.global.setSync(
+      '__mpWorkspace',
+      new ivm.Callback((op: unknown, name: unknown, text: unknown) => {
+        const answer = work.call(typeof text === 'string' ? text.length : 0, () =>
+          files.call(String(op), name, text),
+        );
+        work.charge(answer.length);
+        return answer;
+      }),
+    );
+  }
+  context.global.setSync('__mpHook', [...host.hook], { copy: true });
+}
 
 /**
  * A new context with the host callbacks every hook gets and the three modules compiled for it;
@@ -312,7 +342,8 @@ function prepareContext(isolate: ivm.Isolate, context: ivm.Context, source: stri
   const handles = new Handles();
   handles.keep(context);
   try {
-    setHostBasics(context);
+    const work = new HostWork();
+    setHostBasics(context, work);
     const compile = (code: string, filename: string) =>
       handles.keep(isolate.compileModuleSync(code, { filename }));
     return {
@@ -321,6 +352,7 @@ function prepareContext(isolate: ivm.Isolate, context: ivm.Context, source: stri
       prelude: compile(PRELUDE_SOURCE, 'prelude.js'),
       bot: compile(source, 'bot.js'),
       driver: compile(DRIVER_SOURCE, 'driver.js'),
+      work,
     };
   } catch (error) {
     if (!isolate.isDisposed) handles.releaseAll();
@@ -328,15 +360,39 @@ function prepareContext(isolate: ivm.Isolate, context: ivm.Context, source: stri
   }
 }
 
-/** The host callbacks every hook gets: randomness and hashing, which hold no state. */
-function setHostBasics(context: ivm.Context): void {
+/**
+ * The host callbacks every hook gets: randomness and hashing, which hold no state. Each call is
+ * bounded and charged to the hook's host work (issue 11, item 2).
+ */
+function setHostBasics(context: ivm.Context, work: HostWork): void {
+  const { hashChars, randomBytes: maxRandom } = work.limits;
   context.global.setSync(
     '__mpRandomHex',
-    new ivm.Callback((n: number) => randomBytes(n).toString('hex')),
+    new ivm.Callback((n: unknown) =>
+      work.call(typeof n === 'number' ? n : 0, () => {
+        if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > maxRandom) {
+          throw new BotFacingError(`random draws take 1 to ${maxRandom} bytes`, 'RangeError');
+        }
+        return randomBytes(n as number).toString('hex');
+      }),
+    ),
   );
   context.global.setSync(
     '__mpSha256',
-    new ivm.Callback((text: string) => createHash('sha256').update(text, 'utf8').digest('hex')),
+    new ivm.Callback((text: unknown) =>
+      work.call(typeof text === 'string' ? text.length : 0, () => {
+        if (typeof text !== 'string') {
+          throw new BotFacingError('ctx.sha256(text) hashes a string', 'TypeError');
+        }
+        if (text.length > hashChars) {
+          throw new BotFacingError(
+            `ctx.sha256(text) hashes at most ${hashChars} characters at once`,
+            'RangeError',
+          );
+        }
+        return createHash('sha256').update(text, 'utf8').digest('hex');
+      }),
+    ),
   );
 }
 
@@ -363,7 +419,7 @@ class Handles {
 class BotCodeError extends Error {}
 
 /** A function the driver module exports, as a reference callable from the host. */
-function exported(namespace: ivm.Reference, name: 'inspect' | 'settle'): ivm.Reference {
+function exported(namespace: ivm.Reference, name: 'settle'): ivm.Reference {
   return namespace.getSync(name, { reference: true });
 }
 

@@ -10,5 +10,7 @@ export abstract class BotRunners {
   abstract ensure(address: BotAddress): Promise<void>;
   /** Stops the bot's runner for good and drops its place on the bus: the bot was removed. */
   abstract retire(address: BotAddress): Promise<void>;
+  /** The bot's runner moved it on: one of its events was committed (or found committed). */
+  abstract progressed(address: BotAddress): void;
   abstract close(): Promise<void>;
 }

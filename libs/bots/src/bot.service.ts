@@ -1,6 +1,6 @@
 import { findUnstorableText, InvalidRequestError, taggedSha256 } from '#core';
 import type { BotId, ChannelId, TenantId } from '#core';
-import { looksLikePython, wipeWorkspace, workspaceDir } from '#bot-sandbox';
+import { looksLikePython, readDeclaredManifest, wipeWorkspace, workspaceDir } from '#bot-sandbox';
 import type { HookName, HookOutcome } from '#bot-sandbox';
 import { BotHost, toMessageView } from '#channels';
 import type {
@@ -71,17 +71,17 @@ export class BotService extends BotHost {
     super();
   }
 
-  async prepare(spec: { code?: string | null; preset?: string | null }): Promise<BotPreparation> {
-    if (spec.code) return this.prepareInline(spec.code);
+  prepare(spec: { code?: string | null; preset?: string | null }): Promise<BotPreparation> {
+    if (spec.code) return Promise.resolve(this.prepareInline(spec.code));
     const name = spec.preset ?? '';
     const source = presetSource(name);
     if (source === null) {
-      return {
+      return Promise.resolve({
         ok: false,
         error: `Unknown bot_preset "${name.slice(0, 64)}"; available: ${presetNames().join(', ')}.`,
-      };
+      });
     }
-    return this.define(source, `builtin://${name}`, {});
+    return Promise.resolve(this.define(source, `builtin://${name}`, {}));
   }
 
   async settle(
@@ -177,7 +177,10 @@ export class BotService extends BotHost {
       this.channelOf(tenantId, channelId),
     ]);
     if (!bot || !channel) return { status: 'gone', stateApplied: false };
-    if (request.seq <= bot.lastEventSeq) return { status: 'duplicate', stateApplied: false };
+    if (request.seq <= bot.lastEventSeq) {
+      this.runners?.progressed(address);
+      return { status: 'duplicate', stateApplied: false };
+    }
     const [next] = await this.store.pendingEvents(tenantId, channelId, botId, bot.lastEventSeq, 1);
     if (next?.seq !== request.seq) return { status: 'reload', stateApplied: false };
     const hook = hookCall(channel.slots, toHookEvent(next)).hook;
@@ -186,8 +189,36 @@ export class BotService extends BotHost {
     if (!(await this.commit(channel, bot, next, hook, commit))) {
       return { status: 'duplicate', stateApplied: false };
     }
+    this.runners?.progressed(address);
     this.bus.publishWake(tenantId, channelId);
     return { status: 'committed', stateApplied: commit.state !== undefined };
+  }
+
+  /**
+   * Moves the bot past its next uncommitted event with a visible `bot:error` instead of running
+   * it: for an event whose hook keeps killing the process that runs it (a poison event), which
+   * would otherwise be retried forever. False when the bot has no such event or is gone.
+   */
+  async quarantineNext(address: BotAddress, reason: string): Promise<boolean> {
+    const { tenantId, channelId, botId } = address;
+    const [bot, channel] = await Promise.all([
+      this.store.findBot(tenantId, channelId, botId),
+      this.channelOf(tenantId, channelId),
+    ]);
+    if (!bot || !channel) return false;
+    const [next] = await this.store.pendingEvents(tenantId, channelId, botId, bot.lastEventSeq, 1);
+    if (!next) return false;
+    const hook = hookCall(channel.slots, toHookEvent(next)).hook;
+    this.botCache.delete(`${tenantId}/${channelId}/${botId}`);
+    const committed = await this.store.commitBotEffects(
+      tenantId,
+      channelId,
+      botId,
+      next.seq,
+      failureCommit(bot, next, hook, reason),
+    );
+    if (committed) this.bus.publishWake(tenantId, channelId);
+    return committed;
   }
 
   /**
@@ -245,7 +276,7 @@ export class BotService extends BotHost {
     return channel;
   }
 
-  private async prepareInline(code: string): Promise<BotPreparation> {
+  private prepareInline(code: string): BotPreparation {
     if (looksLikePython(code)) {
       throw new InvalidRequestError(
         'bot_code looks like Python. Bots here are JavaScript: an ES module whose default export is the bot class (Python bots come later).',
@@ -254,19 +285,15 @@ export class BotService extends BotHost {
     return this.define(code, 'inline', DEFAULT_INLINE_MANIFEST);
   }
 
-  private async define(
-    code: string,
-    codeRef: string,
-    defaults: Record<string, unknown>,
-  ): Promise<BotPreparation> {
-    const inspected = await this.launcher.inspect(code);
-    if (!inspected.ok)
-      return { ok: false, error: `The bot could not be loaded: ${inspected.error}` };
+  private define(code: string, codeRef: string, defaults: Record<string, unknown>): BotPreparation {
+    // Read from the source, never by running it: bot code runs only where its hooks run.
+    const read = readDeclaredManifest(code);
+    if (!read.ok) return { ok: false, error: `The bot could not be loaded: ${read.error}` };
     let name = 'CustomBot';
     let version = '1.0';
     let manifest: Record<string, unknown> = { ...defaults };
-    if (inspected.inspection.manifest) {
-      const declared = declaredManifest.safeParse(inspected.inspection.manifest);
+    if (read.manifest) {
+      const declared = declaredManifest.safeParse(read.manifest);
       if (!declared.success) {
         const issue = declared.error.issues[0];
         return {

@@ -1,6 +1,6 @@
 import { IsolateSandbox } from '#bot-sandbox';
 import type { EgressFetcher } from '#bot-sandbox';
-import type { BotInspection, HookOutcome, HookRequest, SandboxLimits } from '#bot-sandbox';
+import type { HookOutcome, HookRequest, SandboxLimits } from '#bot-sandbox';
 import { BotLauncher } from './bot-launcher.js';
 
 /** Runs hooks in isolates inside this process: the embedded default. */
@@ -10,12 +10,6 @@ export class InlineBotLauncher extends BotLauncher {
   constructor(limits: SandboxLimits, egress: EgressFetcher | null = null) {
     super();
     this.sandbox = new IsolateSandbox(limits, undefined, egress);
-  }
-
-  inspect(
-    code: string,
-  ): Promise<{ ok: true; inspection: BotInspection } | { ok: false; error: string }> {
-    return this.sandbox.inspect(code);
   }
 
   run(request: HookRequest): Promise<HookOutcome> {
