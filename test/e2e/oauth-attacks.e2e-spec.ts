@@ -4,7 +4,14 @@ import { SignJWT, generateKeyPair } from 'jose';
 import { AccessTokens } from '#auth';
 import type { Principal, PrincipalKind } from '#auth';
 import type { PrincipalId, TenantId } from '#core';
-import { TEST_REDIRECT_URI, authorizeOpen, pkcePair, registerClient } from '../support/oauth.js';
+import { hiddenInput, postForm } from '../support/browser-steps.mjs';
+import {
+  TEST_REDIRECT_URI,
+  authorizeOpen,
+  authorizeUrl,
+  pkcePair,
+  registerClient,
+} from '../support/oauth.js';
 import type { Pkce } from '../support/oauth.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
@@ -227,6 +234,54 @@ async function register(
     body: JSON.stringify(metadata),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+interface FormAnswer {
+  readonly status: number;
+  readonly location: URL | null;
+  readonly html: string;
+}
+
+/** Posts a page's form as a browser would (redirects not followed). */
+async function submit(url: string, fields: Record<string, string>): Promise<FormAnswer> {
+  const res = await postForm(url, fields);
+  const location = res.headers.get('location');
+  return {
+    status: res.status,
+    location: location === null ? null : new URL(location),
+    html: await res.text(),
+  };
+}
+
+/** The sealed request of the login page a new authorization request shows. */
+async function loginForm(baseUrl: string, clientId: string): Promise<string> {
+  const res = await fetch(authorizeUrl(baseUrl, clientId, pkcePair()), { redirect: 'manual' });
+  expect(res.status).toBe(200);
+  return hiddenInput(await res.text(), 'request');
+}
+
+/** The sealed grant of the consent page shown after signing in. */
+async function consentForm(
+  baseUrl: string,
+  clientId: string,
+  credentials: { username: string; password: string },
+): Promise<string> {
+  const signedIn = await submit(`${baseUrl}/oauth/login`, {
+    request: await loginForm(baseUrl, clientId),
+    ...credentials,
+  });
+  expect(signedIn.status).toBe(200);
+  return hiddenInput(signedIn.html, 'grant');
+}
+
+/** What a form posted again must answer: the stale-form page, and no code anywhere. */
+function expectStaleForm(answer: FormAnswer): void {
+  expect({ status: answer.status, location: answer.location }).toEqual({
+    status: 400,
+    location: null,
+  });
+  expect(answer.html).toMatch(/start signing in again/);
+  expect(answer.html).not.toMatch(/mac_|code=/);
 }
 
 describe('OAuth attacks on an open-mode server', () => {
@@ -983,5 +1038,90 @@ describe('OAuth attacks on a local-mode server', () => {
     expect(right.status).toBe(200);
     expect(right.body).not.toHaveProperty('refresh_token');
     expect(claimsOf(right.body['access_token'] as string)['pkd']).toBe('service');
+  });
+});
+
+describe('sealed sign-in forms, posted twice', () => {
+  const alice = { username: 'alice@replay.test', password: 'correct horse battery staple' };
+  let first: TestApp;
+  let second: TestApp;
+
+  beforeAll(async () => {
+    first = await startTestApp({ env: { AUTH_MODE: 'local' } });
+    // A second replica over the same database, behind the same public URL.
+    second = await startTestApp({
+      database: first.database,
+      env: { AUTH_MODE: 'local', PUBLIC_URL: first.url },
+    });
+    await first.admin(['tenant', 'create', 'ten_replay', 'Replay']);
+    await first.admin(['account', 'create', 'ten_replay', alice.username], alice.password);
+  });
+
+  afterAll(async () => {
+    await second?.close();
+    await first?.close();
+  });
+
+  it('issues no second code for a consent form posted again', async () => {
+    const { client_id: clientId } = await registerClient(first.url);
+    const grant = await consentForm(first.url, clientId, alice);
+    const allowed = await submit(`${first.url}/oauth/consent`, { grant, decision: 'allow' });
+    expect(allowed.status).toBe(302);
+    expect(allowed.location?.searchParams.get('code')).toMatch(/^mac_/);
+
+    expectStaleForm(await submit(`${first.url}/oauth/consent`, { grant, decision: 'allow' }));
+  });
+
+  it('issues no code for a consent form posted again on another replica', async () => {
+    const { client_id: clientId } = await registerClient(first.url);
+    const grant = await consentForm(first.url, clientId, alice);
+    const allowed = await submit(`${first.url}/oauth/consent`, { grant, decision: 'allow' });
+    expect(allowed.location?.searchParams.get('code')).toMatch(/^mac_/);
+
+    expectStaleForm(await submit(`${second.url}/oauth/consent`, { grant, decision: 'allow' }));
+  });
+
+  it('gives one code when the same consent form is posted on both replicas at once', async () => {
+    const { client_id: clientId } = await registerClient(first.url);
+    const grant = await consentForm(first.url, clientId, alice);
+    const answers = await Promise.all(
+      [first, second, first, second].map((app) =>
+        submit(`${app.url}/oauth/consent`, { grant, decision: 'allow' }),
+      ),
+    );
+    const codes = answers.filter((answer) => answer.location?.searchParams.get('code'));
+    expect(codes).toHaveLength(1);
+    for (const answer of answers.filter((a) => !codes.includes(a))) expectStaleForm(answer);
+  });
+
+  it('does not turn a denied consent form into an allowed one', async () => {
+    const { client_id: clientId } = await registerClient(first.url);
+    const grant = await consentForm(first.url, clientId, alice);
+    const denied = await submit(`${first.url}/oauth/consent`, { grant, decision: 'deny' });
+    expect(denied.location?.searchParams.get('error')).toBe('access_denied');
+
+    expectStaleForm(await submit(`${second.url}/oauth/consent`, { grant, decision: 'allow' }));
+  });
+
+  it('issues no second code for a login form posted again once consent is remembered', async () => {
+    const { client_id: clientId } = await registerClient(first.url);
+    const grant = await consentForm(first.url, clientId, alice);
+    await submit(`${first.url}/oauth/consent`, { grant, decision: 'allow' });
+
+    const request = await loginForm(first.url, clientId);
+    const signedIn = await submit(`${first.url}/oauth/login`, { request, ...alice });
+    expect(signedIn.location?.searchParams.get('code')).toMatch(/^mac_/);
+
+    expectStaleForm(await submit(`${second.url}/oauth/login`, { request, ...alice }));
+  });
+
+  it('keeps a login form usable after a wrong password', async () => {
+    const { client_id: clientId } = await registerClient(first.url);
+    const request = await loginForm(first.url, clientId);
+    const wrong = await submit(`${first.url}/oauth/login`, { request, ...alice, password: 'nope' });
+    expect(wrong.status).toBe(401);
+    const right = await submit(`${first.url}/oauth/login`, { request, ...alice });
+    expect(right.status).toBe(200);
+    expect(right.html).toContain('action="/oauth/consent"');
   });
 });

@@ -60,6 +60,32 @@ describe.each<Engine>(['postgres', 'pglite'])('the OAuth store on %s', (engine) 
     expect(await store.findClient('mcc_script')).not.toBeNull();
   });
 
+  it('records a form seal used once, whichever of several concurrent uses comes first', async () => {
+    const until = new Date(Date.now() + 600_000);
+    expect(await store.useFormSeal('seal-once', until)).toBe(true);
+    expect(await store.useFormSeal('seal-once', until)).toBe(false);
+    const racing = await Promise.all(
+      Array.from({ length: 8 }, () => store.useFormSeal('seal-race', until)),
+    );
+    expect(racing.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('deletes form seals an hour past their expiry, keeping the others', async () => {
+    const hour = 3_600_000;
+    await store.useFormSeal('seal-long-gone', new Date(Date.now() - 2 * hour));
+    await store.useFormSeal('seal-just-expired', new Date(Date.now() - 60_000));
+    await store.useFormSeal('seal-next', new Date(Date.now() + hour));
+    const left = await database.rows<{ seal_hash: string }>(
+      `SELECT seal_hash FROM oauth_used_seals WHERE seal_hash LIKE 'seal-%' ORDER BY seal_hash`,
+    );
+    expect(left.map((row) => row.seal_hash)).toEqual([
+      'seal-just-expired',
+      'seal-next',
+      'seal-once',
+      'seal-race',
+    ]);
+  });
+
   it('rotates signing keys: a new key signs, the old one still verifies until it expires', async () => {
     const settings = {
       issuer: 'https://mp.example',

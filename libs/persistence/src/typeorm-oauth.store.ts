@@ -294,6 +294,22 @@ export class TypeOrmOAuthStore extends OAuthStore {
     return row.value;
   }
 
+  async useFormSeal(sealHash: string, expiresAt: Date): Promise<boolean> {
+    // The primary key decides between replicas: a concurrent second insert waits for the first and
+    // then does nothing. Expired rows go in the same statement, an hour late so that clocks a
+    // little apart never free a seal its replica still accepts.
+    const rows = await this.database.rows(
+      `WITH expired AS (
+         DELETE FROM oauth_used_seals WHERE expires_at < now() - interval '1 hour'
+       )
+       INSERT INTO oauth_used_seals (seal_hash, expires_at) VALUES ($1, $2)
+       ON CONFLICT (seal_hash) DO NOTHING
+       RETURNING seal_hash`,
+      [sealHash, expiresAt],
+    );
+    return rows.length === 1;
+  }
+
   async findConsent(
     tenantId: TenantId,
     principalId: PrincipalId,

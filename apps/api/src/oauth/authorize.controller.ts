@@ -143,6 +143,8 @@ export class AuthorizeController {
         }),
       };
     }
+    // Spent only now: after a wrong password the same form is posted again.
+    if (!(await this.sealer.spend('authorize', form['request']))) return expired();
     return this.consentOrApprove(request, params, principal, username);
   }
 
@@ -186,6 +188,8 @@ export class AuthorizeController {
     } | null;
     if (!grant) return expired();
     const request = await this.authorization.checkAuthorizeRequest(grant.params);
+    // One decision per form, allow or deny, on whichever replica it reaches first.
+    if (!(await this.sealer.spend('consent', form['grant']))) return expired();
     const target = { uri: request.redirectUri, state: request.state };
     if (form['decision'] !== 'allow') {
       return {
@@ -242,11 +246,12 @@ export class AuthorizeController {
   }
 }
 
+/** A form past its time, altered, or already posted once (a second post gets no second code). */
 function expired(): Reply {
   return {
     status: 400,
     html: errorPage(
-      'This page has expired',
+      'This page has expired or was already used',
       'Go back to the application and start signing in again.',
     ),
   };

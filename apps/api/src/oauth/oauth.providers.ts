@@ -66,10 +66,13 @@ export function oauthProviders(config: AppConfig): Provider[] {
       provide: FormSealer,
       useFactory: (store: OAuthStore) => {
         let key: Promise<string> | null = null;
-        return new FormSealer(() => {
-          key ??= store.serverSecret('page-seal', () => randomBytes(32).toString('base64url'));
-          return key;
-        });
+        return new FormSealer(
+          () => {
+            key ??= store.serverSecret('page-seal', () => randomBytes(32).toString('base64url'));
+            return key;
+          },
+          (sealHash, expiresAt) => store.useFormSeal(sealHash, expiresAt),
+        );
       },
       inject: [OAuthStore],
     },

@@ -61,6 +61,14 @@ export abstract class OAuthStore {
   /** A named server secret, created once with `create()` and shared by every replica. */
   abstract serverSecret(name: string, create: () => string): Promise<string>;
 
+  /**
+   * Records that a sealed sign-in or consent form was posted, in one atomic step shared by every
+   * replica: true for its first use, false when it was used before. The record is kept until
+   * `expiresAt` (the seal's own expiry; an expired seal is refused anyway), and records past their
+   * expiry may be deleted on the way.
+   */
+  abstract useFormSeal(sealHash: string, expiresAt: Date): Promise<boolean>;
+
   /** The scope a principal has already consented to for a client, or null. */
   abstract findConsent(
     tenantId: TenantId,

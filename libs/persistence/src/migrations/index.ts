@@ -3,6 +3,7 @@ import { OAuth1763800000000 } from './1763800000000-oauth.js';
 import { RowLevelSecurity1763900000000 } from './1763900000000-row-level-security.js';
 import { ExternalIdentities1764000000000 } from './1764000000000-external-identities.js';
 import { EventOutbox1764100000000 } from './1764100000000-event-outbox.js';
+import { UsedFormSeals1764200000000 } from './1764200000000-used-form-seals.js';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   RowLevelSecurity1763900000000,
   ExternalIdentities1764000000000,
   EventOutbox1764100000000,
+  UsedFormSeals1764200000000,
 ];
