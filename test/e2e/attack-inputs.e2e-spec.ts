@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { connectAgent } from '../support/mcp-client.js';
 import type { Agent } from '../support/mcp-client.js';
+import { testNats } from '../support/nats.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
 import { readAll } from './game-helpers.js';
@@ -138,8 +139,8 @@ const POST: Case[] = [
   c('post_message', 'an array for channel_id', 'member', (w) => ({ channel_id: [w.channelId], body: 'hi' }), INVALID, /channel_id/),
   c('post_message', 'a 65-character channel_id', 'member', () => ({ channel_id: ID_65, body: 'hi' }), INVALID, /channel_id.*64/),
   c('post_message', 'an unknown channel', 'member', () => ({ channel_id: UNKNOWN_CHANNEL, body: 'hi' }), 'CHANNEL_NOT_FOUND'),
-  c('post_message', 'a SQL channel_id', 'member', () => ({ channel_id: SQL, body: 'hi' }), 'CHANNEL_NOT_FOUND'),
-  c('post_message', 'a path channel_id', 'member', () => ({ channel_id: PATH, body: 'hi' }), 'CHANNEL_NOT_FOUND'),
+  c('post_message', 'a SQL channel_id', 'member', () => ({ channel_id: SQL, body: 'hi' }), INVALID, /channel_id must be "chn_"/),
+  c('post_message', 'a path channel_id', 'member', () => ({ channel_id: PATH, body: 'hi' }), INVALID, /channel_id must be "chn_"/),
   c('post_message', 'a NUL in channel_id', 'member', () => ({ channel_id: `chn_${NUL}`, body: 'hi' }), NOT_FOUND_OR_INVALID),
   c('post_message', 'a number body', 'member', (w) => ({ channel_id: w.channelId, body: 42 }), INVALID, /body/),
   c('post_message', 'an array body', 'member', (w) => ({ channel_id: w.channelId, body: ['a'] }), INVALID, /body/),
@@ -199,7 +200,7 @@ const INFO: Case[] = [
   c('get_channel_info', 'a number channel_id', 'member', () => ({ channel_id: 5 }), INVALID, /channel_id/),
   c('get_channel_info', 'a 65-character channel_id', 'member', () => ({ channel_id: ID_65 }), INVALID, /channel_id/),
   c('get_channel_info', 'an unknown channel', 'member', () => ({ channel_id: UNKNOWN_CHANNEL }), 'CHANNEL_NOT_FOUND'),
-  c('get_channel_info', 'a path channel_id', 'member', () => ({ channel_id: PATH }), 'CHANNEL_NOT_FOUND'),
+  c('get_channel_info', 'a path channel_id', 'member', () => ({ channel_id: PATH }), INVALID, /channel_id must be "chn_"/),
   c('get_channel_info', 'an unknown member_token', 'member', (w) => ({ channel_id: w.channelId, member_token: UNKNOWN_REJOIN }), 'REJOIN_TOKEN_INVALID'),
   c('get_bot_code', 'no bot_id', 'member', (w) => ({ channel_id: w.channelId }), INVALID, /bot_id is required/),
   c('get_bot_code', 'an array bot_id', 'member', (w) => ({ channel_id: w.channelId, bot_id: [w.botId] }), INVALID, /bot_id/),
@@ -592,5 +593,114 @@ describe('bad input over MCP', () => {
       expect(arena.view.name).toBe('arena');
       expect(arena.bots.map((b) => b.bot_id)).toEqual([world.botId]);
     });
+  });
+});
+
+/**
+ * Channel ids become NATS subjects (`mp.<tenant>.ch.<channel>.wake`, DESIGN §7): an id that is not
+ * `chn_` + 11 url-safe characters must be refused at the edge, before it can become a subject with
+ * an extra token or a wildcard, on every tool and route that takes one. NATS is on here, as in
+ * production, so a subject the server cannot use would surface as INTERNAL_ERROR.
+ */
+describe('channel ids that are not channel ids, with NATS on', () => {
+  let app: TestApp;
+  let agent: Agent;
+  let channelId: string;
+
+  const BAD_IDS: [string, string][] = [
+    ['a dot', 'chn_a.b'],
+    ['a dot at the end', 'chn_abcdefghij.'],
+    ['the > wildcard', 'chn_>'],
+    ['the * wildcard', '*'],
+    ['an 11-character id ending in >', 'chn_abcdefghij>'],
+    ['an 11-character id with a *', 'chn_abcde*ghijk'],
+    ['a space', 'chn_abc defghi'],
+    ['a tab', 'chn_abc\tdefghi'],
+    ['unicode', 'chn_ünïcødé123'],
+    ['5,000 characters', `chn_${'a'.repeat(4996)}`],
+    ['a subject of its own', 'mp.ten_default.ch.x.wake'],
+  ];
+  const channelTools = (
+    id: string,
+    w: { channelId: string },
+  ): [string, Record<string, unknown>][] => [
+    ['post_message', { channel_id: id, body: 'hi' }],
+    ['dm_bot', { channel_id: id, bot_id: 'bot_CustomBot_0', message: 'hi' }],
+    ['sync_messages', { channel_id: id, timeout_ms: 0 }],
+    ['sync_messages', { channel_id: id, timeout_ms: 50 }],
+    ['get_channel_info', { channel_id: id }],
+    ['get_bot_code', { channel_id: id, bot_id: 'bot_CustomBot_0' }],
+    ['update_channel', { channel_id: id, ops: [{ type: 'rename', name: w.channelId }] }],
+  ];
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: testNats().env });
+    agent = await connectAgent(app.url, 'nats-agent');
+    ({ channel_id: channelId } = await agent.call<Created>('create_channel', {
+      name: 'real',
+      slots: ['bot:echo', 'invite:a'],
+      bot_code: ECHO_BOT,
+    }));
+  });
+
+  afterAll(async () => {
+    await agent?.close();
+    await app?.close();
+  });
+
+  it.each(BAD_IDS)(
+    'refuses %s in channel_id on every channel tool with INVALID_REQUEST',
+    async (_what, id) => {
+      for (const [tool, args] of channelTools(id, { channelId })) {
+        const result = await agent.raw(tool, args);
+        expectCleanError(result, tool, INVALID, /channel_id.*(chn_|64)/);
+      }
+    },
+  );
+
+  it.each(BAD_IDS)(
+    'refuses %s in the channel of every REST route with 400 INVALID_REQUEST',
+    async (_what, id) => {
+      const channel = `${app.url}/api/v1/channels/${encodeURIComponent(id)}`;
+      const routes: [string, string, unknown?][] = [
+        ['GET', channel],
+        ['PATCH', channel, { ops: [{ type: 'rename', name: 'x' }] }],
+        ['POST', `${channel}/messages`, { body: 'hi' }],
+        ['GET', `${channel}/messages?timeout_ms=50`],
+        ['POST', `${channel}/bots/bot_CustomBot_0/dm`, { message: 'hi' }],
+        ['GET', `${channel}/bots/bot_CustomBot_0/code`],
+      ];
+      for (const [method, url, body] of routes) {
+        const res = await fetch(url, {
+          method,
+          headers: {
+            Authorization: `Bearer ${agent.accessToken}`,
+            ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const problem = (await res.json()) as { code?: string; detail?: string };
+        expect({ method, url, status: res.status, code: problem.code }).toEqual({
+          method,
+          url,
+          status: 400,
+          code: INVALID,
+        });
+        expect(problem.detail).toMatch(/channel_id/);
+      }
+    },
+  );
+
+  it('still answers CHANNEL_NOT_FOUND for an id of the right shape that does not exist', async () => {
+    const result = await agent.raw('sync_messages', {
+      channel_id: UNKNOWN_CHANNEL,
+      timeout_ms: 50,
+    });
+    expectCleanError(result, 'sync_messages', 'CHANNEL_NOT_FOUND');
+  });
+
+  it('keeps serving the real channel afterwards', async () => {
+    const posted = await agent.raw('get_channel_info', { channel_id: channelId });
+    expect(posted.isError).toBeFalsy();
   });
 });

@@ -95,7 +95,7 @@ describe('REST API under /api/v1', () => {
 
   it('answers problem+json with the compat code and leaks nothing', async () => {
     const cases = [
-      { call: api('GET', '/channels/chn_doesnotexist'), status: 404, code: 'CHANNEL_NOT_FOUND' },
+      { call: api('GET', '/channels/chn_doesntexist'), status: 404, code: 'CHANNEL_NOT_FOUND' },
       {
         call: api('POST', '/channels', { name: '', slots: [] }),
         status: 400,

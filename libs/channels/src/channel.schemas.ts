@@ -22,6 +22,18 @@ const id = (what: string) =>
     .max(Limits.idLength, `${what} is at most ${Limits.idLength} characters`);
 
 /**
+ * A channel id as create_channel returns it: `chn_` + 11 url-safe characters (spec/compat.md).
+ * Anything else is refused here, at the edge, before it can reach a lookup or become a token of a
+ * NATS subject (DESIGN §7), where a dot or a wildcard would reach other channels' subjects.
+ */
+const channelId = id('channel_id')
+  .regex(
+    /^chn_[A-Za-z0-9_-]{11}$/,
+    'channel_id must be "chn_" and 11 letters, digits, "_" or "-"; pass the channel_id that create_channel, join_channel or list_channels returned',
+  )
+  .describe('The channel id (chn_…) from create_channel, join_channel or list_channels.');
+
+/**
  * A JSON object body, kept exactly as sent: a rebuilt object would silently lose keys such as
  * `__proto__`, and what is stored must be what the member posted.
  */
@@ -94,7 +106,7 @@ export const joinChannelInput = z.object({
 export type JoinChannelInput = z.infer<typeof joinChannelInput>;
 
 export const postMessageInput = z.object({
-  channel_id: id('channel_id'),
+  channel_id: channelId,
   body: z
     .union([text('body'), jsonObject], { error: 'body must be a string or a JSON object' })
     .default('')
@@ -110,7 +122,7 @@ export const postMessageInput = z.object({
 export type PostMessageInput = z.infer<typeof postMessageInput>;
 
 export const dmBotInput = z.object({
-  channel_id: id('channel_id'),
+  channel_id: channelId,
   bot_id: id('bot_id'),
   message: text('message')
     .max(Limits.messageBodyBytes, `message is at most ${Limits.messageBodyBytes} characters`)
@@ -120,7 +132,7 @@ export const dmBotInput = z.object({
 export type DmBotInput = z.infer<typeof dmBotInput>;
 
 export const syncMessagesInput = z.object({
-  channel_id: id('channel_id'),
+  channel_id: channelId,
   cursor: z
     .number()
     .int('cursor must be a whole number')
@@ -142,13 +154,13 @@ export const syncMessagesInput = z.object({
 export type SyncMessagesInput = z.infer<typeof syncMessagesInput>;
 
 export const channelInfoInput = z.object({
-  channel_id: id('channel_id'),
+  channel_id: channelId,
   member_token: memberToken,
 });
 export type ChannelInfoInput = z.infer<typeof channelInfoInput>;
 
 export const botCodeInput = z.object({
-  channel_id: id('channel_id'),
+  channel_id: channelId,
   bot_id: id('bot_id'),
   member_token: memberToken,
 });
@@ -161,7 +173,7 @@ const updateOp = z
   .catchall(z.unknown());
 
 export const updateChannelInput = z.object({
-  channel_id: id('channel_id'),
+  channel_id: channelId,
   ops: z
     .array(updateOp, { error: 'ops must be a list of objects with a "type"' })
     .min(1, 'ops needs at least one operation')

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { ChannelId, TenantId } from '#core';
 import { InvalidEventMessageError } from './channel-event.message.js';
 import type { ChannelEventMessage, ReceivedChannelEvent } from './channel-event.message.js';
+import { SubjectTokenError } from './event-bus.js';
 import type { EventBus } from './event-bus.js';
 
 /** A channel no other test uses: the NATS stream outlives each test. */
@@ -53,6 +54,19 @@ export function describeEventBusContract(adapter: string, open: () => Promise<Ev
 
     afterAll(async () => {
       await bus.close();
+    });
+
+    it('refuses a channel id that is not one subject token, before it reaches the bus', async () => {
+      const { tenantId } = freshChannel();
+      for (const id of ['chn_a.b', 'chn_>', '*', 'chn_a b', 'chn_ü', 'x'.repeat(65)]) {
+        const channelId = id as ChannelId;
+        expect(() => bus.onWake(tenantId, channelId, () => undefined)).toThrow(SubjectTokenError);
+        expect(() => bus.publishWake(tenantId, channelId)).toThrow(SubjectTokenError);
+        const consuming = (async () =>
+          bus.consume(tenantId, channelId, 'c', () => Promise.resolve()))();
+        await expect(consuming).rejects.toThrow(SubjectTokenError);
+      }
+      expect(bus.isHealthy()).toBe(true);
     });
 
     it('wakes only the listeners of the channel, until they unsubscribe', async () => {

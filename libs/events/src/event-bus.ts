@@ -50,14 +50,47 @@ export abstract class EventBus {
   abstract isHealthy(): boolean;
 }
 
+/**
+ * An id that cannot be one token of a subject. Ids are checked where they enter (the channel
+ * input schemas); one reaching a subject builder is a bug, never the caller's mistake.
+ */
+export class SubjectTokenError extends Error {
+  constructor(what: string, id: string) {
+    const shown = id.length > 40 ? `${id.slice(0, 40)}…` : id;
+    super(`${what} ${JSON.stringify(shown)} is not a subject token (1-64 of A-Z a-z 0-9 _ -)`);
+    this.name = 'SubjectTokenError';
+  }
+}
+
+/**
+ * Ids are url-safe (spec/compat.md), and only such a token is routed literally by NATS: a dot
+ * would add tokens, `*` and `>` are wildcards that would reach other channels' subjects, and
+ * whitespace or other bytes are refused by the server. 64 is the longest id an input may carry.
+ */
+const SUBJECT_TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** `id` as one subject token; throws SubjectTokenError for anything else. */
+export function subjectToken(what: string, id: string): string {
+  if (!SUBJECT_TOKEN.test(id)) throw new SubjectTokenError(what, id);
+  return id;
+}
+
+/** `mp.<tenant>.ch.<channel>`: the prefix of every subject of one channel. */
+export function channelSubjectPrefix(
+  tenantId: TenantId | string,
+  channelId: ChannelId | string,
+): string {
+  return `mp.${subjectToken('tenant id', tenantId)}.ch.${subjectToken('channel id', channelId)}`;
+}
+
 /** Subject of a channel's long-poll wake-ups (DESIGN §7). */
 export function wakeSubject(tenantId: TenantId | string, channelId: ChannelId | string): string {
-  return `mp.${tenantId}.ch.${channelId}.wake`;
+  return `${channelSubjectPrefix(tenantId, channelId)}.wake`;
 }
 
 /** Subject of a channel's committed events (DESIGN §7). */
 export function eventSubject(tenantId: TenantId | string, channelId: ChannelId | string): string {
-  return `mp.${tenantId}.ch.${channelId}.ev`;
+  return `${channelSubjectPrefix(tenantId, channelId)}.ev`;
 }
 
 /** How long a failed delivery waits before it is tried again. */

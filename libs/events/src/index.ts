@@ -1,4 +1,10 @@
-export { EventBus, RETRY_DELAY_MS, eventSubject, wakeSubject } from './event-bus.js';
+export {
+  EventBus,
+  RETRY_DELAY_MS,
+  SubjectTokenError,
+  eventSubject,
+  wakeSubject,
+} from './event-bus.js';
 export type { EventConsumer, EventHandler } from './event-bus.js';
 export {
   InvalidEventMessageError,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { BotId, ChannelId, TenantId } from '#core';
+import { channelSubjectPrefix, subjectToken } from './event-bus.js';
 
 /** One bot of one channel: what a runner serves and its credentials reach. */
 export interface BotAddress {
@@ -13,7 +14,8 @@ export type RunnerVerb = 'load' | 'effects';
 
 /** `mp.<tenant>.ch.<channel>.bot.<bot>.<verb>`: request/reply from runner to API. */
 export function botSubject(address: BotAddress, verb: RunnerVerb): string {
-  return `mp.${address.tenantId}.ch.${address.channelId}.bot.${address.botId}.${verb}`;
+  const channel = channelSubjectPrefix(address.tenantId, address.channelId);
+  return `${channel}.bot.${subjectToken('bot id', address.botId)}.${verb}`;
 }
 
 /** The subjects the API serves, for every bot: the wildcards over `botSubject`. */
