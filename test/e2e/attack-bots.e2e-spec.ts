@@ -108,8 +108,8 @@ const HOSTILE: HostileCase[] = [
     code: misbehavesOnMessage(`const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0,
       7, 5, 1, 1, 102, 0, 0, 10, 9, 1, 7, 0, 3, 64, 12, 0, 11, 11]);
     new WebAssembly.Instance(new WebAssembly.Module(bytes)).exports.f();`),
-    error: /time limit exceeded|WebAssembly is not defined/,
-    slow: true,
+    // Bots have no WebAssembly (issue 11, item 3): its memory lies outside the isolate's limit.
+    error: /^ReferenceError: WebAssembly is not defined$/,
   },
   {
     what: 'throws in the constructor',
@@ -405,21 +405,6 @@ describe('hostile bots', () => {
     it.each([
       ['has a syntax error', 'export default class Broken { onMessage( { }', /SyntaxError/],
       [
-        'loops forever at module top level',
-        'for (;;) {}\nexport default class Never {}',
-        TIME_LIMIT,
-      ],
-      [
-        'allocates without bound at module top level',
-        'const hoard = []; for (;;) hoard.push(new Array(1e5).fill(1));\nexport default class Never {}',
-        /memory limit exceeded/,
-      ],
-      [
-        'throws at module top level',
-        "throw new Error('top level exploded');\nexport default class Never {}",
-        /top level exploded/,
-      ],
-      [
         'imports a Node module',
         "import fs from 'node:fs';\nexport default class Reader {}",
         /imports are not available/,
@@ -450,6 +435,51 @@ describe('hostile bots', () => {
       const messages = await readAll(player, created.channel_id, joined.rejoin_token);
       expect(messages.map((m) => [m.sender, m.body['text']])).toEqual([['member:s1', 'anyone?']]);
     });
+
+    // The API never runs bot code to attach it (issue 11, item 4): its manifest is read from the
+    // source. A module that misbehaves at its top level attaches, and every hook reports why.
+    it.each([
+      ['loops forever at module top level', 'for (;;) {}', TIME_LIMIT],
+      [
+        'allocates without bound at module top level',
+        'const hoard = []; for (;;) hoard.push(new Array(1e5).fill(1));',
+        /memory limit exceeded/,
+      ],
+      [
+        'throws at module top level',
+        "throw new Error('top level exploded');",
+        /top level exploded/,
+      ],
+    ])(
+      'attaches a bot that %s, and reports it as a bot:error of its hook',
+      async (_what, top, error) => {
+        const code = `${top}\nexport default class Never { constructor(ctx) { this.ctx = ctx; } onMessage() { this.ctx.post('bot', { ran: true }); } }`;
+        const { channelId, token } = await hostileChannel(code);
+        const [posted, echo] = await Promise.all([
+          player.call<{ msg_id: number }>('post_message', {
+            channel_id: channelId,
+            body: 'wake',
+            member_token: token,
+          }),
+          pingEcho('while the broken bot runs'),
+        ]);
+        expect(echo.reply?.id).toBeGreaterThan(echo.userId);
+        const page = await player.call<SyncResult>('sync_messages', {
+          channel_id: channelId,
+          cursor: posted.msg_id,
+          timeout_ms: 0,
+          member_token: token,
+        });
+        expect(page.messages.map((m) => m.body)).toEqual([
+          expect.objectContaining({
+            type: 'bot:error',
+            hook: 'message',
+            error: expect.stringMatching(error),
+          }),
+        ]);
+        expect(JSON.stringify(page.messages)).not.toMatch(/\/work\/|node_modules|\n\s+at /);
+      },
+    );
 
     it('reports a top-level loop that only starts after the bot was attached, as a hook time limit', async () => {
       // Module evaluation counts against the hook's limits too (DESIGN §6), not only at attach time.
@@ -504,6 +534,41 @@ export default class Sleeper { constructor(ctx) { this.ctx = ctx; } onMessage(m)
         'after',
         'and after',
       ]);
+      expect(await stateVersion(channelId)).toBe(0);
+    });
+  });
+
+  describe('a bot that passes for the platform or breaks the member rules (issue 11, item 8)', () => {
+    it.each([
+      [
+        'a bot:attach with a forged code hash',
+        "this.ctx.post('control', { type: 'bot:attach', bot_id: 'bot_GuessBot_0', code_hash: 'sha256:' + '0'.repeat(64) });",
+        /message type "bot:attach" is reserved for the platform/,
+      ],
+      [
+        'a bot:error in its own name',
+        "this.ctx.post('control', { type: 'bot:error', error: 'the other player cheated' });",
+        /message type "bot:error" is reserved for the platform/,
+      ],
+      [
+        'a 5,000-character kind with a right-to-left override, past the driver (a tampered RegExp)',
+        "RegExp.prototype.test = () => true; this.ctx.post('\u202e' + 'k'.repeat(5000), { text: 'x' });",
+        /a message kind must be 1-32 letters, digits or _ \. : -/,
+      ],
+    ])('refuses %s: only a bot:error is stored', async (_what, attack, error) => {
+      const { channelId, token } = await hostileChannel(misbehavesOnMessage(attack));
+      await player.call('post_message', {
+        channel_id: channelId,
+        body: 'attack',
+        member_token: token,
+      });
+      const fromBot = (await readAll(player, channelId, token)).filter(
+        (m) => m.sender === 'bot:bot_CustomBot_0',
+      );
+      expect(fromBot.map((m) => m.body)).toEqual([
+        expect.objectContaining({ type: 'bot:error', error: expect.stringMatching(error) }),
+      ]);
+      expect(fromBot[0]?.kind).toBe('control');
       expect(await stateVersion(channelId)).toBe(0);
     });
   });

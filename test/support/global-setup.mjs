@@ -7,9 +7,14 @@ import { startPostgres } from './postgres-server.mjs';
 
 export default async function globalSetup() {
   // The process launcher's tests start the built bot runner (dist/apps/bot-runner).
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
-    stdio: 'inherit',
-  });
+  // TEST_SKIP_BUILD=1 keeps the dist/ there is, for a run of tests that start no runner.
+  if (!process.env.TEST_SKIP_BUILD) {
+    execFileSync(
+      process.execPath,
+      ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'],
+      { stdio: 'inherit' },
+    );
+  }
   if (process.env.TEST_DATABASE_URL || process.env.DATABASE_URL) {
     process.env.TEST_DATABASE_URL ??= process.env.DATABASE_URL;
   } else {

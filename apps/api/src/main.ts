@@ -1,6 +1,10 @@
 import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { keepAliveOnUnhandledRejection } from '#core';
 import { startServer } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/app.config.js';
+
+keepAliveOnUnhandledRejection((message) => new Logger('Process').error(message));
 
 try {
   await startServer(loadConfig(process.env));

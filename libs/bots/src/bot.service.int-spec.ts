@@ -125,6 +125,65 @@ describe('BotService', () => {
     expect(new Set(answered).size).toBe(20);
   });
 
+  it('resumes a pending event at recovery, counting the start', async () => {
+    const channelId = await echoChannel('chn_recover001');
+    await service().settle(tenant, channelId, 1);
+    const seq = await post(channelId, 'while down');
+    await service().recover();
+    expect(await echoes(channelId)).toEqual(['while down']);
+    // This was the event's first start by recovery.
+    expect(await store.countRecoveryAttempt(tenant, channelId, botId, seq)).toBe(2);
+  });
+
+  it('skips, with a visible bot:error, an event that stopped the server on every start', async () => {
+    const channelId = await echoChannel('chn_recover002');
+    await service().settle(tenant, channelId, 1);
+    const poison = await post(channelId, 'poison');
+    // Three starts by recovery, each ended by the process dying in the hook.
+    for (let start = 1; start <= 3; start++) {
+      expect(await store.countRecoveryAttempt(tenant, channelId, botId, poison)).toBe(start);
+    }
+    await post(channelId, 'after');
+    await service().recover();
+    const fromBot = (await store.listVisible(tenant, channelId, 's1' as SlotId, 0, 100)).filter(
+      (m) => m.sender === `bot:${botId}`,
+    );
+    expect(fromBot.map((m) => m.body['echo'] ?? m.body)).toEqual([
+      expect.objectContaining({
+        type: 'bot:error',
+        event_seq: poison,
+        error: "the server stopped 3 times while this event's hook ran; the event was skipped",
+      }),
+      'after',
+    ]);
+  });
+
+  it('refuses posts typed like the platform and kinds past the member rules, even from a tampered driver', async () => {
+    const channelId = await echoChannel('chn_platform01');
+    const forger = `export default class Forger {
+      constructor(ctx) { this.ctx = ctx; }
+      onMessage(msg) {
+        if (msg.body.text === 'kind') { RegExp.prototype.test = () => true; this.ctx.post('x'.repeat(40), {}); }
+        else this.ctx.post('control', { type: 'bots_announced', bots: [] });
+      }
+    }`;
+    await database.tenantRows(
+      tenant,
+      'UPDATE bots SET code = $3 WHERE tenant_id = $1 AND channel_id = $2',
+      [tenant, channelId, forger],
+    );
+    const mine = service();
+    await mine.settle(tenant, channelId, await post(channelId, 'announce'));
+    await mine.settle(tenant, channelId, await post(channelId, 'kind'));
+    const fromBot = (await store.listVisible(tenant, channelId, 's1' as SlotId, 0, 100)).filter(
+      (m) => m.sender === `bot:${botId}`,
+    );
+    expect(fromBot.map((m) => [m.kind, m.body['type'], m.body['error']])).toEqual([
+      ['control', 'bot:error', 'message type "bots_announced" is reserved for the platform'],
+      ['control', 'bot:error', 'a message kind must be 1-32 letters, digits or _ . : -'],
+    ]);
+  });
+
   it('notices that another runner committed an event first, and goes on from there', async () => {
     const channelId = await echoChannel('chn_racing0001');
     const mine = service();

@@ -23,7 +23,10 @@ import {
 } from './bot-manifest.js';
 import type { BotLauncher } from './bot-launcher.js';
 import type { BotRunners } from './bot-runners.js';
+import { botPostFault } from './bot-posts.js';
 import { hookCall } from './hook-call.js';
+import { HookScheduler } from './hook-scheduler.js';
+import type { FairShareSettings } from './hook-scheduler.js';
 import type { HookEvent } from './hook-call.js';
 import { presetNames, presetSource } from './presets.js';
 import { LruMap } from './lru-map.js';
@@ -31,6 +34,9 @@ import { SerialLanes } from './serial-lanes.js';
 
 /** Events read per query while a bot catches up. */
 const EVENT_BATCH = 32;
+
+/** Starts of one event by recovery before it is taken for a poison event and skipped. */
+const MAX_RECOVERY_ATTEMPTS = 3;
 
 /** Bots (with their code and state) and channels kept in memory between hook runs. */
 const CACHED_BOTS = 256;
@@ -40,7 +46,17 @@ export interface BotServiceSettings {
   readonly settleTimeoutMs: number;
   /** Where bots' scratch directories live (`ctx.workspace`); null: bots have none. */
   readonly workspaceRoot: string | null;
+  /** How hooks run in this process are shared between tenants (issue 11, item 5). */
+  readonly fairShare?: FairShareSettings;
 }
+
+/** Without settings: generous caps, for tests of other things. */
+const UNBOUNDED_SHARE: FairShareSettings = {
+  heavyPerProcess: 64,
+  heavyPerTenant: 64,
+  heavyHookMs: 1_000,
+  tenantCpuMsPerMinute: Number.MAX_SAFE_INTEGER,
+};
 
 export interface BotServiceLogger {
   error(message: string): void;
@@ -58,6 +74,7 @@ export class BotService extends BotHost {
   private readonly channelCache = new LruMap<string, Channel>(CACHED_BOTS);
   /** Per bot with work in flight, the latest event a caller is waiting for. */
   private readonly wanted = new Map<string, number>();
+  private readonly scheduler: HookScheduler;
 
   constructor(
     private readonly store: ChannelStore,
@@ -69,6 +86,7 @@ export class BotService extends BotHost {
     private readonly runners: BotRunners | null = null,
   ) {
     super();
+    this.scheduler = new HookScheduler(settings.fairShare ?? UNBOUNDED_SHARE);
   }
 
   prepare(spec: { code?: string | null; preset?: string | null }): Promise<BotPreparation> {
@@ -122,17 +140,37 @@ export class BotService extends BotHost {
     }
   }
 
-  /** Resumes every bot that has uncommitted events, e.g. after a restart. */
+  /**
+   * Resumes every bot that has uncommitted events, e.g. after a restart. Bots resume one at a
+   * time, and each one's oldest uncommitted event is counted first: if its hook is what stopped
+   * the process, the count grows with every start, and past `MAX_RECOVERY_ATTEMPTS` the event is
+   * skipped with a visible `bot:error` instead of stopping the server once more (a poison event,
+   * issue 11 item 1). Runners count their own crashes.
+   */
   async recover(): Promise<void> {
     const channels = await this.store.botsWithPendingEvents();
-    await Promise.all(
-      channels.map(async ({ tenantId, channelId }) => {
-        for (const bot of await this.store.listBots(tenantId, channelId)) {
-          if (this.runners) await this.ensureRunner({ tenantId, channelId, botId: bot.botId });
-          else await this.drain(tenantId, channelId, bot.botId, 0, null);
-        }
-      }),
-    );
+    for (const { tenantId, channelId } of channels) {
+      for (const bot of await this.store.listBots(tenantId, channelId)) {
+        const address = { tenantId, channelId, botId: bot.botId };
+        if (this.runners) await this.ensureRunner(address);
+        else await this.recoverInline(address, bot.lastEventSeq);
+      }
+    }
+  }
+
+  private async recoverInline(address: BotAddress, lastEventSeq: number): Promise<void> {
+    const { tenantId, channelId, botId } = address;
+    const [next] = await this.store.pendingEvents(tenantId, channelId, botId, lastEventSeq, 1);
+    if (!next) return;
+    const attempts = await this.store.countRecoveryAttempt(tenantId, channelId, botId, next.seq);
+    if (attempts > MAX_RECOVERY_ATTEMPTS) {
+      this.logger.error(`bot ${botId} in ${channelId}: event ${next.seq} skipped as poison`);
+      await this.quarantineNext(
+        address,
+        `the server stopped ${attempts - 1} times while this event's hook ran; the event was skipped`,
+      );
+    }
+    await this.drain(tenantId, channelId, botId, next.seq, null);
   }
 
   async removed(tenantId: TenantId, channelId: ChannelId, bots: readonly BotId[]): Promise<void> {
@@ -459,19 +497,22 @@ export class BotService extends BotHost {
     event: PendingEvent,
   ): Promise<HookOutcome & { hook: HookName }> {
     const call = hookCall(channel.slots, toHookEvent(event));
-    const outcome = await this.launcher.run({
-      isolationKey: `${channel.tenantId}/${channel.id}/${bot.botId}`,
-      code: bot.code,
-      params: paramsOf(bot.manifest),
-      state: bot.state,
-      channelId: channel.id,
-      botId: bot.botId,
-      hook: call.hook,
-      args: call.args,
-      now: Date.now(),
-      egress: egressOf(bot.manifest),
-      workspace: this.workspaceOf(channel.tenantId, channel.id, bot.botId),
-    });
+    const key = `${channel.tenantId}/${channel.id}/${bot.botId}`;
+    const outcome = await this.scheduler.run(channel.tenantId, key, () =>
+      this.launcher.run({
+        isolationKey: key,
+        code: bot.code,
+        params: paramsOf(bot.manifest),
+        state: bot.state,
+        channelId: channel.id,
+        botId: bot.botId,
+        hook: call.hook,
+        args: call.args,
+        now: Date.now(),
+        egress: egressOf(bot.manifest),
+        workspace: this.workspaceOf(channel.tenantId, channel.id, bot.botId),
+      }),
+    );
     return { ...outcome, hook: call.hook };
   }
 }
@@ -530,6 +571,10 @@ function toCommit(
     return failure(
       `the hook produced a value that cannot be stored (NUL, invalid Unicode or too deep) at ${unstorable.slice(0, 64)}`,
     );
+  }
+  for (const post of posts) {
+    const fault = botPostFault(post);
+    if (fault !== null) return failure(fault);
   }
   const unknownSlot = posts.find(
     (post) => post.to_slot !== null && !channel.slots.some((s) => s.slotId === post.to_slot),

@@ -9,3 +9,4 @@ export type { BotServiceLogger, BotServiceSettings } from './bot.service.js';
 export { DEFAULT_INLINE_MANIFEST, manifestHash } from './bot-manifest.js';
 export { InlineBotLauncher } from './inline-bot.launcher.js';
 export { presetNames, presetSource } from './presets.js';
+export type { FairShareSettings } from './hook-scheduler.js';

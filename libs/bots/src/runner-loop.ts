@@ -24,6 +24,15 @@ export interface HookExecutor {
   run(request: HookRequest): Promise<HookOutcome>;
 }
 
+/**
+ * Told when the runner takes an event into a hook and when it is done with it (committed, or
+ * given back for a retry), so whoever watches the runner can tell a stuck hook from an idle one.
+ */
+export interface RunnerWatcher {
+  holding(seq: number): void;
+  released(seq: number): void;
+}
+
 /** The bot is no longer attached: the runner has nothing left to do. */
 export class BotGoneError extends Error {}
 
@@ -45,6 +54,7 @@ export class RunnerLoop {
     private readonly onGone: () => void,
     /** The bot's scratch directory, as the runner sees it; null: none. */
     private readonly workspace: string | null = null,
+    private readonly watcher: RunnerWatcher | null = null,
   ) {}
 
   /** Reads the bot, then consumes events until stopped. */
@@ -70,6 +80,15 @@ export class RunnerLoop {
     const bot = this.bot ?? (await this.reload());
     if (event.seq <= bot.lastEventSeq) return;
     if (event.botId !== null && event.botId !== this.address.botId) return;
+    this.watcher?.holding(event.seq);
+    try {
+      await this.run(bot, event);
+    } finally {
+      this.watcher?.released(event.seq);
+    }
+  }
+
+  private async run(bot: RunnerBot, event: ReceivedChannelEvent): Promise<void> {
     const call = hookCall(bot.slots, event as unknown as HookEvent);
     const outcome = await this.executor.run({
       isolationKey: this.address.botId,

@@ -189,6 +189,10 @@ export class CachingChannelStore extends ChannelStore {
     return this.inner.botsWithPendingEvents();
   }
 
+  countRecoveryAttempt(tenantId: TenantId, channelId: ChannelId, botId: BotId, eventSeq: number) {
+    return this.inner.countRecoveryAttempt(tenantId, channelId, botId, eventSeq);
+  }
+
   async commitBotEffects(
     tenantId: TenantId,
     channelId: ChannelId,

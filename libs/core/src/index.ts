@@ -8,3 +8,4 @@ export { describeInputError } from './input-error.js';
 export { MAX_JSON_DEPTH, findUnstorableText, isStorableText } from './storable-text.js';
 export { TokenBucketLimiter } from './token-bucket.limiter.js';
 export { NotPublicAddressError, isPublicAddress, publicOnlyLookup } from './public-address.js';
+export { keepAliveOnUnhandledRejection } from './process-guards.js';

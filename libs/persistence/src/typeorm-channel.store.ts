@@ -481,6 +481,23 @@ export class TypeOrmChannelStore extends ChannelStore {
     }));
   }
 
+  async countRecoveryAttempt(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    botId: BotId,
+    eventSeq: number,
+  ): Promise<number> {
+    const [row] = await this.database.tenantRows<{ recovery_attempts: number }>(
+      tenantId,
+      `UPDATE bots SET recovery_attempts = CASE WHEN recovery_seq = $4 THEN recovery_attempts + 1 ELSE 1 END,
+                       recovery_seq = $4
+       WHERE tenant_id = $1 AND channel_id = $2 AND bot_id = $3
+       RETURNING recovery_attempts`,
+      [tenantId, channelId, botId, eventSeq],
+    );
+    return row?.recovery_attempts ?? 0;
+  }
+
   async commitBotEffects(
     tenantId: TenantId,
     channelId: ChannelId,

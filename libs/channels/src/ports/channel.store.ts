@@ -216,6 +216,17 @@ export abstract class ChannelStore {
   abstract botsWithPendingEvents(): Promise<{ tenantId: TenantId; channelId: ChannelId }[]>;
 
   /**
+   * Records that recovery is starting the bot's event `eventSeq` once more, and answers how many
+   * times it has been started by recovery so far, this one included (a new event starts at 1).
+   */
+  abstract countRecoveryAttempt(
+    tenantId: TenantId,
+    channelId: ChannelId,
+    botId: BotId,
+    eventSeq: number,
+  ): Promise<number>;
+
+  /**
    * Commits a hook's effects and moves the bot past `eventSeq`, idempotently keyed by
    * (bot, event): false, with nothing written, when that event was already committed.
    */

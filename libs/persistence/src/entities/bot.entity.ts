@@ -46,6 +46,13 @@ export class BotEntity {
   @Column({ name: 'last_event_seq', type: 'integer' })
   lastEventSeq!: number;
 
+  /** The event recovery last started, and how often it did (a poison event is skipped). */
+  @Column({ name: 'recovery_seq', type: 'integer', default: 0 })
+  recoverySeq!: number;
+
+  @Column({ name: 'recovery_attempts', type: 'integer', default: 0 })
+  recoveryAttempts!: number;
+
   @Column({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

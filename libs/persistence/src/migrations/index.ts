@@ -4,6 +4,7 @@ import { RowLevelSecurity1763900000000 } from './1763900000000-row-level-securit
 import { ExternalIdentities1764000000000 } from './1764000000000-external-identities.js';
 import { EventOutbox1764100000000 } from './1764100000000-event-outbox.js';
 import { UsedFormSeals1764200000000 } from './1764200000000-used-form-seals.js';
+import { BotRecoveryAttempts1764300000000 } from './1764300000000-bot-recovery-attempts.js';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   ExternalIdentities1764000000000,
   EventOutbox1764100000000,
   UsedFormSeals1764200000000,
+  BotRecoveryAttempts1764300000000,
 ];
