@@ -77,6 +77,18 @@ describe('readDeclaredManifest', () => {
     });
   });
 
+  it.each([
+    ["import fs from 'node:fs';", 'node:fs'],
+    ["import { fetchHost } from 'mp:prelude';", 'mp:prelude'],
+    ["export * from 'bot:main';", 'bot:main'],
+    ["export { x } from './other.js';", './other.js'],
+  ])('refuses a module that imports: %s', (line, from) => {
+    expect(readDeclaredManifest(`${line}\nexport default class A {}`)).toEqual({
+      ok: false,
+      error: `imports are not available to bots (tried "${from}")`,
+    });
+  });
+
   it('refuses a module without a bot class', () => {
     expect(readDeclaredManifest('export const x = 1;')).toEqual({
       ok: false,

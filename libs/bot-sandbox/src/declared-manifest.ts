@@ -32,6 +32,16 @@ export function readDeclaredManifest(source: string): DeclaredManifest {
   } catch (error) {
     return { ok: false, error: `SyntaxError: ${(error as Error).message}` };
   }
+  const imported = program.body.find(
+    (statement) =>
+      statement.type === 'ImportDeclaration' ||
+      ((statement.type === 'ExportNamedDeclaration' || statement.type === 'ExportAllDeclaration') &&
+        statement.source),
+  );
+  if (imported && 'source' in imported && imported.source) {
+    const from = String(imported.source.value).slice(0, 64);
+    return { ok: false, error: `imports are not available to bots (tried "${from}")` };
+  }
   const found = botClass(program);
   if ('error' in found) return { ok: false, error: found.error };
   const declaration = found.class.body.body.find(
