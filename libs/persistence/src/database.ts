@@ -7,6 +7,11 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { EntityManager } from 'typeorm';
+import {
+  DatabaseUnavailableError,
+  describeDatabaseError,
+  isConnectionLoss,
+} from './connection-loss.js';
 import { ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { queryForTenant } from './tenant-query.js';
@@ -18,29 +23,49 @@ export interface DatabaseOptions {
   readonly dataDir: string;
   /** Connections in the pool (PostgreSQL only; PGlite serves one session). */
   readonly poolSize?: number;
+  /** Where a lost connection is reported (once per outage); the console when absent. */
+  readonly logger?: DatabaseLogger;
 }
+
+export interface DatabaseLogger {
+  warn(message: string): void;
+  log(message: string): void;
+}
+
+const consoleLogger: DatabaseLogger = {
+  warn: (message) => console.warn(`[Database] ${message}`),
+  log: (message) => console.log(`[Database] ${message}`),
+};
 
 /**
  * The database: a TypeORM data source over PostgreSQL, or over PGlite for the embedded default.
  * PGlite is reached through its socket server with the same `pg` driver, so both run the same
  * SQL, the same migrations and the same type parsing. Migrations run at open; the schema is
  * never synchronised from entities.
+ *
+ * A lost connection (the server restarts) never ends the process: the pool's and every
+ * checked-out client's `error` events are handled, a call that meets the loss fails with
+ * DatabaseUnavailableError (its transaction rolled back by the server), and the pool opens new
+ * connections on the next call, so service resumes by itself when the server is back.
  */
 export class Database {
   private constructor(
     readonly dataSource: DataSource,
     readonly engine: 'postgres' | 'pglite',
     private readonly release: () => Promise<void>,
+    private readonly reachability: Reachability,
   ) {}
 
   static async open(options: DatabaseOptions): Promise<Database> {
+    const reachability = new Reachability(options.logger ?? consoleLogger);
     if (options.url) {
       const url = options.url;
+      const postgres = { url, reachability };
       // Migrations run as the configured user; the pool then connects as a role that row-level
       // security holds, if that user is a superuser (which RLS never holds).
-      const role = await migrateThenRole(dataSourceFor({ url }, 1));
-      const dataSource = dataSourceFor({ url }, options.poolSize ?? 10, 10_000, role);
-      return Database.initialise(dataSource, 'postgres', async () => {});
+      const role = await migrateThenRole(dataSourceFor(postgres, 1));
+      const dataSource = dataSourceFor(postgres, options.poolSize ?? 10, 10_000, role);
+      return Database.initialise(dataSource, 'postgres', async () => {}, reachability);
     }
     const dir = resolve(options.dataDir);
     mkdirSync(dir, { recursive: true });
@@ -51,21 +76,27 @@ export class Database {
     await server.start();
     // One connection, kept open: PGlite serves a single session.
     const dataSource = dataSourceFor(
-      { host: socketDir, port: 5432, username: 'postgres', database: 'postgres' },
+      { host: socketDir, port: 5432, username: 'postgres', database: 'postgres', reachability },
       1,
       0,
     );
-    return Database.initialise(dataSource, 'pglite', async () => {
-      await server.stop();
-      await pglite.close();
-      rmSync(socketDir, { recursive: true, force: true });
-    });
+    return Database.initialise(
+      dataSource,
+      'pglite',
+      async () => {
+        await server.stop();
+        await pglite.close();
+        rmSync(socketDir, { recursive: true, force: true });
+      },
+      reachability,
+    );
   }
 
   private static async initialise(
     dataSource: DataSource,
     engine: 'postgres' | 'pglite',
     release: () => Promise<void>,
+    reachability: Reachability,
   ): Promise<Database> {
     try {
       await dataSource.initialize();
@@ -80,7 +111,7 @@ export class Database {
       await release();
       throw error;
     }
-    return new Database(dataSource, engine, release);
+    return new Database(dataSource, engine, release, reachability);
   }
 
   /**
@@ -89,8 +120,14 @@ export class Database {
    * runner would add tens of microseconds of CPU to every call.
    */
   async rows<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    const result = await this.pool.query(this.statement(sql, params));
-    return result.rows as T[];
+    try {
+      // pg-pool's query() listens for its client's errors and discards a client that failed.
+      const result = await this.pool.query(this.statement(sql, params));
+      this.reachability.reached();
+      return result.rows as T[];
+    } catch (error) {
+      throw this.failure(error);
+    }
   }
 
   /**
@@ -103,21 +140,49 @@ export class Database {
     params: readonly unknown[] = [],
   ): Promise<T[]> {
     checkTenantId(tenantId);
-    const client = await this.pool.connect();
+    let client: pg.PoolClient;
     try {
-      return await queryForTenant<T>(client, tenantId, this.statement(sql, params));
+      client = await this.pool.connect();
+    } catch (error) {
+      throw this.failure(error);
+    }
+    // pg-pool listens for errors on idle clients only: a checked-out client whose connection is
+    // lost emits `error`, which with no listener would end the process. The query fails as well,
+    // and the client goes back marked as broken, so the pool discards it.
+    let broken: Error | undefined;
+    const onError = (error: Error) => (broken = error);
+    client.on('error', onError);
+    try {
+      const rows = await queryForTenant<T>(client, tenantId, this.statement(sql, params));
+      this.reachability.reached();
+      return rows;
+    } catch (error) {
+      if (isConnectionLoss(error)) broken ??= error as Error;
+      throw this.failure(error);
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 
   /** A TypeORM transaction for one tenant, with `app.tenant_id` set for row-level security. */
   tenantTransaction<T>(tenantId: string, work: (em: EntityManager) => Promise<T>): Promise<T> {
     checkTenantId(tenantId);
-    return this.dataSource.transaction(async (em) => {
-      await em.query("SELECT set_config('app.tenant_id', $1, true)", [tenantId]);
-      return work(em);
-    });
+    // TypeORM's query runner listens for its client's errors and discards a broken client.
+    return this.dataSource
+      .transaction(async (em) => {
+        await em.query("SELECT set_config('app.tenant_id', $1, true)", [tenantId]);
+        return work(em);
+      })
+      .then(
+        (result) => {
+          this.reachability.reached();
+          return result;
+        },
+        (error: unknown) => {
+          throw this.failure(error);
+        },
+      );
   }
 
   /**
@@ -126,6 +191,13 @@ export class Database {
    */
   acrossTenants<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     return this.tenantRows<T>(ACROSS_TENANTS, sql, params);
+  }
+
+  /** A lost connection as the caller's retryable error; anything else as it is. */
+  private failure(error: unknown): unknown {
+    if (!isConnectionLoss(error)) return error;
+    this.reachability.lost(error);
+    return new DatabaseUnavailableError();
   }
 
   private get pool(): pg.Pool {
@@ -160,26 +232,76 @@ function statementName(sql: string): string {
   return name;
 }
 
+/**
+ * Whether the database answers, as the last call found it: a lost connection is logged once per
+ * outage (every pooled connection reports it, a call that meets it too), and its end once.
+ */
+class Reachability {
+  private down = false;
+
+  constructor(private readonly logger: DatabaseLogger) {}
+
+  lost(error: unknown): void {
+    if (this.down) return;
+    this.down = true;
+    this.logger.warn(
+      `database connection lost (${describeDatabaseError(error)}); calls answer UNAVAILABLE until it is back`,
+    );
+  }
+
+  reached(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.logger.log('database reachable again');
+  }
+
+  /** The pool's `error` event: an idle client's connection failed (it is discarded already). */
+  readonly onPoolError = (error: unknown): void => {
+    if (isConnectionLoss(error)) this.lost(error);
+    else this.logger.warn(`idle database connection failed (${describeDatabaseError(error)})`);
+  };
+}
+
 function dataSourceFor(
-  connection: { url: string } | { host: string; port: number; username: string; database: string },
+  connection: (
+    { url: string } | { host: string; port: number; username: string; database: string }
+  ) & {
+    reachability: Reachability;
+  },
   poolSize: number,
   idleTimeoutMillis = 10_000,
   role: string | null = null,
 ): DataSource {
+  const { reachability, ...target } = connection;
+  const overTcp = 'url' in target;
   return new DataSource({
     type: 'postgres',
-    ...connection,
+    ...target,
     entities: ENTITIES,
     migrations: MIGRATIONS,
     synchronize: false,
     logging: false,
+    // Without a listener, an idle client's error (the server restarting) would end the process.
+    poolErrorHandler: reachability.onPoolError,
     extra: {
       max: poolSize,
       idleTimeoutMillis,
+      ...(overTcp
+        ? {
+            // A server that cannot be reached answers within this (a refused connection at once):
+            // a call fails UNAVAILABLE instead of waiting on a dead address for the OS's timeout.
+            connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+            // Notices a peer that vanished without closing (a failover) on idle connections.
+            keepAlive: true,
+          }
+        : {}),
       ...(role ? { options: `-c role=${role}` } : {}),
     },
   });
 }
+
+/** How long getting a connection may take, waiting for a free one in the pool included. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 /** The `app.tenant_id` value that lets a transaction read every tenant (and write none). */
 const ACROSS_TENANTS = '*';
