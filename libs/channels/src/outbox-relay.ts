@@ -6,6 +6,8 @@ import type { EventOutbox, UnpublishedChannel } from './ports/event-outbox.js';
 /** Channels and events handled per pass. */
 const CHANNELS_PER_PASS = 64;
 const EVENTS_PER_CHANNEL = 256;
+/** The rest after a failed pass: a database or bus that is away is not asked ten times a second. */
+const FAILED_PASS_REST_MS = 1_000;
 
 export interface OutboxRelaySettings {
   /** How long the relay rests between passes, unless nudged or events were left over. */
@@ -49,15 +51,25 @@ export class OutboxRelay {
   start(): void {
     this.stopped = false;
     this.running ??= (async () => {
+      // A failing pass (the database or the bus away) is retried until one succeeds, the
+      // events staying in the outbox meanwhile; it is logged once per run of failures.
+      let failing = false;
       while (!this.stopped) {
         let leftOver = false;
         this.nudged = false;
         try {
           ({ leftOver } = await this.publishWaiting());
+          failing = false;
         } catch (error) {
-          this.logger.error(`outbox relay pass failed: ${(error as Error).message}`);
+          if (!failing) {
+            this.logger.error(
+              `outbox relay pass failed: ${(error as Error).message} (retrying until it passes)`,
+            );
+          }
+          failing = true;
         }
-        if (!leftOver) await this.rest();
+        const idleMs = this.settings.idleMs;
+        if (!leftOver) await this.rest(failing ? Math.max(idleMs, FAILED_PASS_REST_MS) : idleMs);
       }
     })();
   }
@@ -75,12 +87,12 @@ export class OutboxRelay {
     };
   }
 
-  /** Waits for a nudge or the idle time, unless a nudge came during the pass. */
-  private async rest(): Promise<void> {
+  /** Waits for a nudge or `ms`, unless a nudge came during the pass. */
+  private async rest(ms: number): Promise<void> {
     if (this.nudged) return;
     await new Promise<void>((resolve) => {
       this.wake = resolve;
-      setTimeout(resolve, this.settings.idleMs);
+      setTimeout(resolve, ms);
     });
   }
 

@@ -21,3 +21,15 @@ export function toDomainError(error: unknown): { error: DomainError; unexpected:
   if (error instanceof DomainError) return { error, unexpected: false };
   return { error: new InternalError(), unexpected: true };
 }
+
+/**
+ * Seconds a client should wait before retrying an `unavailable` error (RFC 9110 §10.2.3
+ * Retry-After): the error's own hint when it has one; null for every other kind.
+ */
+export function retryAfterOf(error: DomainError): number | null {
+  if (error.kind !== 'unavailable') return null;
+  const hint = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  return typeof hint === 'number' && hint > 0 ? Math.ceil(hint) : DEFAULT_RETRY_AFTER_SECONDS;
+}
+
+const DEFAULT_RETRY_AFTER_SECONDS = 5;

@@ -4,6 +4,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { SessionStore } from '#auth';
 import type { AccessGrant, Principal } from '#auth';
 import { ChannelService } from '#channels';
+import { retryAfterOf, toDomainError } from '../errors/error-mapping.js';
 import { createMcpServer } from './mcp-server.factory.js';
 import type { OriginPolicy } from './origin-policy.js';
 
@@ -38,6 +39,14 @@ export class McpHttpHandler {
     try {
       principal = await this.principalFor(grant.principal, req, res, initializing);
     } catch (error) {
+      const { error: failure } = toDomainError(error);
+      const retryAfter = retryAfterOf(failure);
+      if (retryAfter !== null) {
+        // The session store is away (the database restarting): retryable, and not a bug to log.
+        res.setHeader('Retry-After', String(retryAfter));
+        sendJsonRpcError(res, 503, -32603, `${failure.code}: ${failure.message}`);
+        return;
+      }
       this.logger.error(
         'could not resolve the session',
         error instanceof Error ? error.stack : String(error),

@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, HttpException, Logger } from '@nestjs/common';
 import type { ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import { BearerChallengeError } from '../auth/bearer-challenge.error.js';
-import { STATUS_BY_KIND, toDomainError } from '../errors/error-mapping.js';
+import { STATUS_BY_KIND, retryAfterOf, toDomainError } from '../errors/error-mapping.js';
 import { OAuthRateLimitedError } from '../oauth/oauth-rate-limit.guard.js';
 
 /**
@@ -42,6 +42,9 @@ export class ProblemFilter implements ExceptionFilter {
         'request failed',
         exception instanceof Error ? exception.stack : String(exception),
       );
+    // An outage (the database restarting) is retryable: say when (RFC 9110 §10.2.3).
+    const retryAfter = retryAfterOf(error);
+    if (retryAfter !== null) res.setHeader('Retry-After', String(retryAfter));
     send(res, STATUS_BY_KIND[error.kind], error.code, error.message);
   }
 }
