@@ -299,4 +299,42 @@ describe('PostgreSQL restarts under the API', () => {
       30_000,
     );
   }, 300_000);
+
+  it('has a bot whose commit fell into the outage catch up by itself, with no later post', async () => {
+    const [first] = agents as [Agent];
+    // A hook long enough for the database to go away while it runs (the limit here is 1 s).
+    const slowEcho = `export default class SlowEcho {
+      constructor(ctx) { this.ctx = ctx; }
+      onMessage(m) { const until = Date.now() + 700; while (Date.now() < until) {} this.ctx.post('bot', { echo: m.body.text }); }
+    }`;
+    const created = await first.call<Created>('create_channel', {
+      name: 'outage mid-hook',
+      slots: ['bot:echo', 'invite:p'],
+      bot_code: slowEcho,
+    });
+    const channelId = created.channel_id;
+    await first.call('join_channel', { invite_code: created.invites[0] });
+    const posting = first.call('post_message', { channel_id: channelId, body: 'mid-hook' });
+    await sleep(250);
+    outage.stop('fast');
+    postgresDown = true;
+    await posting.catch(() => undefined);
+    await sleep(2_500);
+    outage.start();
+    postgresDown = false;
+    await eventually(
+      async () => {
+        const log = await readAll(first, channelId).catch(() => []);
+        return log.some((m) => m.body['echo'] === 'mid-hook');
+      },
+      'the bot to commit its reply once the database is back',
+      30_000,
+    );
+    // The post and one reply: no bot:error for the refused commit, no second reply.
+    const log = (await readAll(first, channelId)).filter((m) => m.sender !== 'system');
+    expect(log.map((m) => [m.sender.split(':')[0], m.body['text'] ?? m.body['echo']])).toEqual([
+      ['member', 'mid-hook'],
+      ['bot', 'mid-hook'],
+    ]);
+  }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { findUnstorableText, InvalidRequestError, taggedSha256 } from '#core';
+import { DomainError, findUnstorableText, InvalidRequestError, taggedSha256 } from '#core';
 import type { BotId, ChannelId, TenantId } from '#core';
 import { looksLikePython, readDeclaredManifest, wipeWorkspace, workspaceDir } from '#bot-sandbox';
 import type { HookName, HookOutcome } from '#bot-sandbox';
@@ -34,6 +34,9 @@ import { SerialLanes } from './serial-lanes.js';
 
 /** Events read per query while a bot catches up. */
 const EVENT_BATCH = 32;
+
+/** How long a bot waits to catch up again after the database was unreachable. */
+const UNAVAILABLE_RETRY_MS = 2_000;
 
 /** Starts of one event by recovery before it is taken for a poison event and skipped. */
 const MAX_RECOVERY_ATTEMPTS = 3;
@@ -75,6 +78,8 @@ export class BotService extends BotHost {
   /** Per bot with work in flight, the latest event a caller is waiting for. */
   private readonly wanted = new Map<string, number>();
   private readonly scheduler: HookScheduler;
+  /** Bots whose catch-up waits for the database to come back. */
+  private readonly retries = new Map<string, NodeJS.Timeout>();
 
   constructor(
     private readonly store: ChannelStore,
@@ -378,10 +383,24 @@ export class BotService extends BotHost {
       try {
         await this.runPending(tenantId, channelId, botId, committed);
       } catch (error) {
-        // The events stay uncommitted and run again on the next settle or recovery.
+        // The events stay uncommitted and run again on the next settle or recovery; while the
+        // database is away, also by themselves once it is back, so a quiet channel catches up.
         this.logger.error(`bot ${botId} in ${channelId} stopped: ${(error as Error).message}`);
+        if (isUnavailable(error))
+          this.retryLater(key, () => this.drain(tenantId, channelId, botId, 0, null));
       }
     });
+  }
+
+  /** Runs `work` again after a pause, once per key however often it is asked for. */
+  private retryLater(key: string, work: () => Promise<void>): void {
+    if (this.retries.has(key)) return;
+    const timer = setTimeout(() => {
+      this.retries.delete(key);
+      void work();
+    }, UNAVAILABLE_RETRY_MS);
+    timer.unref();
+    this.retries.set(key, timer);
   }
 
   /**
@@ -477,6 +496,8 @@ export class BotService extends BotHost {
         effects,
       );
     } catch (error) {
+      // The database is away: nothing was refused; the event runs again once it is back.
+      if (isUnavailable(error)) throw error;
       this.logger.error(
         `effects of ${bot.botId} for event ${event.seq} were refused: ${(error as Error).message}`,
       );
@@ -515,6 +536,11 @@ export class BotService extends BotHost {
     );
     return { ...outcome, hook: call.hook };
   }
+}
+
+/** The database could not be reached (a DomainError of kind `unavailable`). */
+function isUnavailable(error: unknown): boolean {
+  return error instanceof DomainError && error.kind === 'unavailable';
 }
 
 /** The hosts the bot's manifest lets `ctx.fetch` reach (checked when the bot was attached). */
