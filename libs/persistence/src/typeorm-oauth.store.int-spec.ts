@@ -4,6 +4,7 @@ import type { OAuthClient, Principal } from '#auth';
 import type { PrincipalId, TenantId } from '#core';
 import { createTestDatabase } from '#test-support';
 import type { Engine, TestDatabase } from '#test-support';
+import { DatabaseUnavailableError } from './connection-loss.js';
 import { Database } from './database.js';
 import { TypeOrmOAuthStore } from './typeorm-oauth.store.js';
 
@@ -116,5 +117,32 @@ describe.each<Engine>(['postgres', 'pglite'])('the OAuth store on %s', (engine) 
     // Rotating again changes nothing while the new key has long to go.
     await rotated.rotate();
     expect((await rotated.publicKeys()).keys).toHaveLength(2);
+  });
+
+  it('answers a token it cannot check for an outage with the outage, never as an invalid token', async () => {
+    const settings = {
+      issuer: 'https://mp.example',
+      audiences: ['https://mp.example/mcp'],
+      ttlSeconds: 600,
+      keyRotationSeconds: 3600,
+    };
+    const tokens = new AccessTokens(store, settings);
+    await tokens.rotate();
+    const { token } = await tokens.sign({
+      principal,
+      clientId: 'c',
+      scope: 'channels:read',
+      audience: settings.audiences[0]!,
+    });
+    // A stand-in for the moment the keys are read: the database went away (the outage itself is
+    // tested end to end in test/e2e/database-restart).
+    class AwayStore extends TypeOrmOAuthStore {
+      override signingKeys(): never {
+        throw new DatabaseUnavailableError();
+      }
+    }
+    const cold = new AccessTokens(new AwayStore(database), settings);
+    await expect(cold.verify(token)).rejects.toBeInstanceOf(DatabaseUnavailableError);
+    expect(await tokens.verify(`${token}x`)).toBeNull();
   });
 });

@@ -93,8 +93,11 @@ export class AccessTokens {
   async verify(token: string): Promise<AccessGrant | null> {
     const known = this.recall(token);
     if (known) return known;
+    // Outside the try: keys that cannot be read (the database is away) say nothing of the token,
+    // and the caller must hear a retryable error, not a 401 that sends its client to sign in again.
+    const keys = await this.keySet(token);
     try {
-      const { payload } = await jwtVerify(token, await this.keySet(token), {
+      const { payload } = await jwtVerify(token, keys, {
         issuer: this.settings.issuer,
         audience: [...this.settings.audiences],
         typ: 'at+jwt',
