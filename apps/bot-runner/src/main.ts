@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { EgressFetcher, IsolateSandbox } from '#bot-sandbox';
 import { BotGoneError, RunnerLoop } from '#bots';
@@ -12,7 +11,15 @@ import type { EventConsumer } from '#events';
  * isolate, and sends the effects back. The launcher passes the settings in the environment and the
  * credentials on standard input (never in the environment, which other processes may read).
  *
- * Exit codes: 0 when stopped or idle (nothing to restart), 3 when the bot is gone, 1 on failure.
+ * Standard input (ADR 0006): the credentials, ended by a NUL byte; the launcher then keeps it open
+ * for as long as it lives, so its end means the API is gone (even killed outright) and the runner
+ * exits instead of pulling events beside the next API's runners.
+ *
+ * Standard output: one JSON object per line. `holding` and `released` (with the event's `seq`)
+ * frame each hook, so the launcher can tell a stuck runner from an idle one.
+ *
+ * Exit codes: 0 when stopped, idle or orphaned (nothing to restart), 3 when the bot is gone, 1 on
+ * failure (the launcher restarts it).
  */
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -34,10 +41,50 @@ const environment = z.object({
   RUNNER_WORKSPACE_MAX_BYTES: int(0, 1024 * 1024 * 1024).default(0),
 });
 
+const EXIT_STOPPED = 0;
+const EXIT_FAILED = 1;
 const EXIT_GONE = 3;
+/** A stop that hangs (NATS unreachable while draining) must not keep an orphan alive. */
+const STOP_DEADLINE_MS = 3_000;
+
+/** Set by the first reason to stop; later failures (of the connection being closed) are moot. */
+let stopping = false;
 
 function log(event: string, detail: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ event, ...detail })}\n`);
+}
+
+/** Reads standard input up to the first NUL: the credentials. Leaves the stream paused. */
+function readCredentials(input: NodeJS.ReadStream): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer) => {
+      const end = chunk.indexOf(0);
+      if (end === -1) return void chunks.push(chunk);
+      chunks.push(chunk.subarray(0, end));
+      cleanup();
+      input.pause();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onEnd = () => {
+      cleanup();
+      reject(new Error('standard input ended before the credentials did (no NUL byte)'));
+    };
+    const cleanup = () => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+    };
+    input.on('data', onData);
+    input.on('end', onEnd);
+  });
+}
+
+/** Calls `gone` when standard input ends: the launcher that holds its other end has died. */
+function watchLauncher(input: NodeJS.ReadStream, gone: () => void): void {
+  input.on('end', gone);
+  input.on('error', gone);
+  input.on('data', () => undefined);
+  input.resume();
 }
 
 async function main(): Promise<void> {
@@ -45,22 +92,43 @@ async function main(): Promise<void> {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     log('config_error', { error: `${issue?.path.join('.')}: ${issue?.message}` });
-    process.exit(1);
+    process.exit(EXIT_FAILED);
   }
   const env = parsed.data;
-  const credentials = readFileSync(0, 'utf8');
+  const credentials = await readCredentials(process.stdin);
+  let link: NatsRunnerLink | null = null;
+  let consumer: EventConsumer | null = null;
+  let sandbox: IsolateSandbox | null = null;
+  // The one way out: the first reason to stop decides the exit code. (Closing the link to stop
+  // also ends `link.closed()`, which must not turn an idle stop into a failure.)
+  const stop = (code: number, reason: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping', { reason, code });
+    setTimeout(() => process.exit(code), STOP_DEADLINE_MS).unref();
+    void (async () => {
+      await consumer?.stop().catch(() => undefined);
+      await link?.close().catch(() => undefined);
+      sandbox?.dispose();
+      process.exit(code);
+    })();
+  };
+  watchLauncher(process.stdin, () => stop(EXIT_STOPPED, 'launcher gone'));
+  process.once('SIGTERM', () => stop(EXIT_STOPPED, 'terminated'));
   const address = {
     tenantId: env.RUNNER_TENANT as TenantId,
     channelId: env.RUNNER_CHANNEL as ChannelId,
     botId: env.RUNNER_BOT as BotId,
   };
-  const link = await NatsRunnerLink.connect({
+  link = await NatsRunnerLink.connect({
     servers: env.RUNNER_NATS_URL,
     credentials,
     address,
     logger: { error: (message) => log('error', { error: message }) },
   });
-  const sandbox = new IsolateSandbox(
+  // Credentials expired or the connection ended: the launcher starts a fresh runner.
+  void link.closed().then(() => stop(EXIT_FAILED, 'disconnected'));
+  sandbox = new IsolateSandbox(
     {
       memoryMb: env.RUNNER_MEMORY_MB,
       timeoutMs: env.RUNNER_HOOK_TIMEOUT_MS,
@@ -75,40 +143,33 @@ async function main(): Promise<void> {
       ca: env.RUNNER_EGRESS_CA,
     }),
   );
-  let consumer: EventConsumer | null = null;
-  const stop = async (code: number, reason: string) => {
-    log('stopping', { reason });
-    await consumer?.stop();
-    await link.close();
-    sandbox.dispose();
-    process.exit(code);
-  };
   const loop = new RunnerLoop(
     address,
     link,
     sandbox,
-    () => void stop(EXIT_GONE, 'bot removed'),
+    () => stop(EXIT_GONE, 'bot removed'),
     env.RUNNER_WORKSPACE ?? null,
+    {
+      holding: (seq) => log('holding', { seq }),
+      released: (seq) => log('released', { seq }),
+    },
   );
   try {
     consumer = await loop.start();
   } catch (error) {
-    if (error instanceof BotGoneError) return stop(EXIT_GONE, 'bot removed');
-    throw error;
+    if (!(error instanceof BotGoneError)) throw error;
+    stop(EXIT_GONE, 'bot removed');
+    return;
   }
   log('ready');
-  process.once('SIGTERM', () => void stop(0, 'terminated'));
   const idle = setInterval(() => {
-    if (loop.idleMs() > env.RUNNER_IDLE_SECONDS * 1000) void stop(0, 'idle');
+    if (loop.idleMs() > env.RUNNER_IDLE_SECONDS * 1000) stop(EXIT_STOPPED, 'idle');
   }, 1000);
   idle.unref();
-  // Credentials expired or the connection ended: the launcher starts a fresh runner.
-  await link.closed();
-  log('disconnected');
-  process.exit(1);
 }
 
 main().catch((error: unknown) => {
+  if (stopping) return;
   log('failed', { error: error instanceof Error ? error.message : String(error) });
-  process.exit(1);
+  process.exit(EXIT_FAILED);
 });
