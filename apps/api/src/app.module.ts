@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { Inject, Logger, Module, Optional } from '@nestjs/common';
 import { EgressFetcher } from '#bot-sandbox';
 import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, ModuleRef } from '@nestjs/core';
 import { AccessTokens, CachingSessionStore, OAuthStore, PrincipalStore, SessionStore } from '#auth';
 import { BotLauncher, BotRunners, BotService, InlineBotLauncher } from '#bots';
 import { BotHost, CachingChannelStore, ChannelService, ChannelStore, OutboxRelay } from '#channels';
@@ -18,6 +18,7 @@ import {
 } from '#persistence';
 import { ProcessBotRunners } from './bots/process-bot.runners.js';
 import { gvisorRunnerCommand, plainRunnerCommand } from './bots/runner-command.js';
+import { RunnerMemoryLimit } from './bots/runner-memory.js';
 import { AppConfig } from './config/app.config.js';
 import { HealthController } from './health/health.controller.js';
 import { McpController } from './mcp/mcp.controller.js';
@@ -149,24 +150,36 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
         },
         {
           provide: BotRunners,
-          useFactory: (hub: NatsRunnerHub | null, relay: OutboxRelay | null) =>
-            hub && config.processRunners && config.natsUrl
-              ? new ProcessBotRunners(hub, {
-                  command:
-                    config.processRunners.sandbox === 'gvisor'
-                      ? gvisorRunnerCommand(
-                          config,
-                          config.natsUrl,
-                          resolve(config.dataDir, 'runsc'),
-                        )
-                      : plainRunnerCommand(config, config.natsUrl),
-                  perTenant: config.processRunners.perTenant,
-                  credentialsTtlSeconds: config.processRunners.credentialsTtlSeconds,
-                  nudge: () => relay?.nudge(),
-                  logger: new Logger('Runners'),
-                })
-              : null,
-          inject: [NatsRunnerHub, OutboxRelay],
+          useFactory: (
+            hub: NatsRunnerHub | null,
+            relay: OutboxRelay | null,
+            modules: ModuleRef,
+          ) => {
+            if (!hub || !config.processRunners || !config.natsUrl) return null;
+            const logger = new Logger('Runners');
+            const memory = RunnerMemoryLimit.open(config.processRunners.memoryMb, logger);
+            return new ProcessBotRunners(hub, {
+              command:
+                config.processRunners.sandbox === 'gvisor'
+                  ? gvisorRunnerCommand(
+                      config,
+                      config.natsUrl,
+                      resolve(config.dataDir, 'runsc'),
+                      memory,
+                    )
+                  : plainRunnerCommand(config, config.natsUrl, memory),
+              perTenant: config.processRunners.perTenant,
+              credentialsTtlSeconds: config.processRunners.credentialsTtlSeconds,
+              nudge: () => relay?.nudge(),
+              // The hook limit, then the API's answer to the effects (a 10 s request), and slack.
+              stallMs: config.botHookTimeoutMs + STALL_MARGIN_MS,
+              // BotService is built after (it needs the runners), so it is looked up when needed.
+              quarantine: (address, reason) =>
+                modules.get(BotService, { strict: false }).quarantineNext(address, reason),
+              logger,
+            });
+          },
+          inject: [NatsRunnerHub, OutboxRelay, ModuleRef],
         },
         {
           provide: BotService,
@@ -183,6 +196,7 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
               {
                 settleTimeoutMs: config.botSettleTimeoutMs,
                 workspaceRoot: config.botWorkspace.maxBytes > 0 ? config.botWorkspace.dir : null,
+                fairShare: config.botFairShare,
               },
               new Logger('Bots'),
               runners,
@@ -283,3 +297,5 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
 const HOUSEKEEPING_MS = 60 * 60 * 1000;
 /** A runner's event comes back this long after its hook's limit if the runner went away. */
 const ACK_MARGIN_MS = 5_000;
+/** A runner holding one event this long past the hook limit is stuck (ProcessBotRunners). */
+const STALL_MARGIN_MS = 15_000;

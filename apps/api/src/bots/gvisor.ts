@@ -75,8 +75,9 @@ export async function prepareGvisorCommand(options: GvisorOptions): Promise<Gvis
  * `--network=host`: no network namespace or netstack of its own; the sandbox uses the host's
  * stack, so it reaches NATS and the API on the host's loopback, but also every address the host
  * can reach, and it may listen on host ports. Limits on egress must come from outside.
- * `--ignore-cgroups`: the spec sets no resource limits, so a cgroup would hold nothing; without
- * one runsc writes nothing under /sys/fs/cgroup and also runs where that is read-only.
+ * `--ignore-cgroups`: the spec sets no resource limits; the caller starts `runsc run` inside a
+ * cgroup of its own (RunnerMemoryLimit), which the sandbox and gofer inherit, so runsc writes
+ * nothing under /sys/fs/cgroup and also runs where that is read-only to it.
  * `--overlay2=none`: newer runsc put a writable overlay on the root; ours stays read-only.
  */
 function runscFlags(root: string): string[] {

@@ -1,10 +1,13 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BotId, ChannelId, TenantId } from '#core';
 import { NatsEventBus, NatsRunnerHub } from '#events';
 import type { BotAddress } from '#events';
 import { testNats } from '#test-support';
-import { ProcessBotRunners } from './process-bot.runners.js';
-import type { RunnerCommand } from './process-bot.runners.js';
+import { POISON_STRIKES, ProcessBotRunners } from './process-bot.runners.js';
+import type { ProcessRunnerOptions, RunnerCommand } from './process-bot.runners.js';
+import { RUNNER_ENTRY } from './runner-command.js';
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -24,12 +27,29 @@ async function waitFor(predicate: () => boolean, ms: number): Promise<void> {
   }
 }
 
+/** Reads the credentials (up to the NUL the launcher ends them with), then runs `then`. */
+const afterCredentials = (then: string) =>
+  `process.stdin.on('data', (chunk) => { if (chunk.includes(0)) { process.stdin.removeAllListeners('data'); ${then} } });`;
+
+/** A runner that reports holding event `seq` (as apps/bot-runner does) and then `then`. */
+const holding = (seq: number, then: string) =>
+  afterCredentials(`console.log(JSON.stringify({ event: 'holding', seq: ${seq} })); ${then}`);
+
+/** What the launcher was asked to quarantine. */
+interface Quarantined {
+  address: BotAddress;
+  reason: string;
+}
+
 /** The launcher's own failure handling, with commands that fail on purpose instead of runners. */
 describe('ProcessBotRunners', () => {
   let hub: NatsRunnerHub;
+  let servers: string;
 
   beforeAll(async () => {
-    const { servers, credentials, signingKeyFile } = testNats();
+    const nats = testNats();
+    const { credentials, signingKeyFile } = nats;
+    servers = nats.servers;
     // The API's event bus creates the stream the runners' consumers live on.
     await (
       await NatsEventBus.connect({ servers, credentials, name: 'stream', logger: quiet })
@@ -47,13 +67,19 @@ describe('ProcessBotRunners', () => {
     await hub?.close();
   });
 
-  function launcher(command: () => RunnerCommand): ProcessBotRunners {
+  function launcher(
+    command: () => RunnerCommand,
+    options: Partial<ProcessRunnerOptions> = {},
+  ): ProcessBotRunners {
     return new ProcessBotRunners(hub, {
       command: () => Promise.resolve(command()),
       perTenant: 5,
       credentialsTtlSeconds: 60,
       nudge: () => undefined,
+      stallMs: 60_000,
+      quarantine: () => Promise.resolve(true),
       logger: quiet,
+      ...options,
     });
   }
 
@@ -66,10 +92,19 @@ describe('ProcessBotRunners', () => {
 
   it('restarts a crashing runner with growing delays, and stops when the bot is retired', async () => {
     const starts: number[] = [];
-    const runners = launcher(() => {
-      starts.push(Date.now());
-      return node('process.exit(1)');
-    });
+    const quarantined: Quarantined[] = [];
+    const runners = launcher(
+      () => {
+        starts.push(Date.now());
+        return node('process.exit(1)');
+      },
+      {
+        quarantine: (address, reason) => (
+          quarantined.push({ address, reason }),
+          Promise.resolve(true)
+        ),
+      },
+    );
     const bot = address('crashing');
     await runners.ensure(bot);
     await waitFor(() => starts.length >= 3, 5_000);
@@ -80,6 +115,8 @@ describe('ProcessBotRunners', () => {
     const retiredAt = starts.length;
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(starts.length).toBe(retiredAt);
+    // It crashed holding no event: no event is to blame.
+    expect(quarantined).toEqual([]);
     await runners.close();
   });
 
@@ -99,7 +136,7 @@ describe('ProcessBotRunners', () => {
     let starts = 0;
     const runners = launcher(() => {
       starts += 1;
-      return node('process.stdin.resume(); process.stdin.on("end", () => process.exit(0))');
+      return node(afterCredentials('process.exit(0)'));
     });
     const bot = address('idle');
     await runners.ensure(bot);
@@ -110,4 +147,223 @@ describe('ProcessBotRunners', () => {
     expect(starts).toBe(2);
     await runners.close();
   });
+
+  it('skips an event that crashed its runner three times in a row, with a bot:error saying so', async () => {
+    let starts = 0;
+    const quarantined: Quarantined[] = [];
+    const runners = launcher(
+      () => {
+        starts += 1;
+        // A poison event: the runner dies in its hook each time it takes event 7.
+        return node(holding(7, 'process.exit(1)'));
+      },
+      {
+        quarantine: (address, reason) => {
+          quarantined.push({ address, reason });
+          return Promise.resolve(true);
+        },
+      },
+    );
+    const bot = address('poison');
+    await runners.ensure(bot);
+    await waitFor(() => quarantined.length === 1, 10_000);
+    expect(POISON_STRIKES).toBe(3);
+    expect(starts).toBe(3);
+    expect(quarantined).toEqual([
+      {
+        address: bot,
+        reason: "this event crashed the bot's runner 3 times in a row; it was skipped",
+      },
+    ]);
+    // The next runner starts at once, to read the bot past the skipped event.
+    await waitFor(() => starts === 4, 5_000);
+    await runners.retire(bot);
+    await runners.close();
+  });
+
+  it('counts crashes only while the bot makes no progress', async () => {
+    let starts = 0;
+    const quarantined: Quarantined[] = [];
+    const bot = address('progressing');
+    let runners: ProcessBotRunners | null = null;
+    runners = launcher(
+      () => {
+        starts += 1;
+        // The bot moves on between some of the crashes (the API committed one of its events).
+        if (starts % 2 === 0) runners?.progressed(bot);
+        return node(holding(3, 'setTimeout(() => process.exit(1), 100)'));
+      },
+      {
+        quarantine: (address, reason) => {
+          quarantined.push({ address, reason });
+          return Promise.resolve(true);
+        },
+      },
+    );
+    await runners.ensure(bot);
+    await waitFor(() => starts >= 5, 15_000);
+    expect(quarantined).toEqual([]);
+    await runners.retire(bot);
+    await runners.close();
+  });
+
+  it('kills a runner that holds an event too long, and skips the event after three stalls', async () => {
+    let starts = 0;
+    const quarantined: Quarantined[] = [];
+    const runners = launcher(
+      () => {
+        starts += 1;
+        // Takes event 12 into a hook that never ends, and ignores SIGTERM.
+        return node(holding(12, "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000);"));
+      },
+      {
+        stallMs: 1_000,
+        quarantine: (address, reason) => {
+          quarantined.push({ address, reason });
+          return Promise.resolve(true);
+        },
+      },
+    );
+    const bot = address('stuck');
+    await runners.ensure(bot);
+    const first = await waitForPid(runners, bot);
+    await waitFor(() => !alive(first), 10_000);
+    await waitFor(() => quarantined.length === 1, 15_000);
+    expect(starts).toBe(3);
+    expect(quarantined[0]?.reason).toBe(
+      "the bot's runner got stuck on this event 3 times in a row (no result within 1 s); it was skipped",
+    );
+    await runners.retire(bot);
+    await runners.close();
+  });
+
+  it('keeps the runner running while it reports holding and releasing events in time', async () => {
+    const runners = launcher(
+      () =>
+        node(
+          afterCredentials(
+            `let seq = 0; setInterval(() => { seq += 1; console.log(JSON.stringify({ event: 'holding', seq })); setTimeout(() => console.log(JSON.stringify({ event: 'released', seq })), 20); }, 50);`,
+          ),
+        ),
+      { stallMs: 500 },
+    );
+    const bot = address('busy');
+    await runners.ensure(bot);
+    const pid = await waitForPid(runners, bot);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(runners.pidOf(bot)).toBe(pid);
+    await runners.close();
+  });
+
+  describe('with the real runner', () => {
+    const real = (bot: BotAddress, idleSeconds: number): RunnerCommand => ({
+      command: process.execPath,
+      args: ['--no-node-snapshot', RUNNER_ENTRY],
+      env: {
+        RUNNER_NATS_URL: servers,
+        RUNNER_TENANT: bot.tenantId,
+        RUNNER_CHANNEL: bot.channelId,
+        RUNNER_BOT: bot.botId,
+        RUNNER_MEMORY_MB: '64',
+        RUNNER_HOOK_TIMEOUT_MS: '1000',
+        RUNNER_OUTPUT_MAX_BYTES: '65536',
+        RUNNER_IDLE_SECONDS: String(idleSeconds),
+        RUNNER_EGRESS_TIMEOUT_MS: '1000',
+        RUNNER_EGRESS_MAX_BYTES: '65536',
+        RUNNER_EGRESS_ALLOW_LOOPBACK: 'false',
+      },
+      cleanup: () => Promise.resolve(),
+    });
+
+    beforeAll(() => {
+      // The API's side of `load`: a bot with no events yet.
+      hub.serve({
+        load: () =>
+          Promise.resolve({
+            ok: true,
+            bot: {
+              code: 'export default class Quiet { onMessage() {} }',
+              params: {},
+              egress: [],
+              state: {},
+              lastEventSeq: 0,
+              slots: [],
+            },
+          }),
+        effects: () => Promise.resolve({ status: 'committed', stateApplied: false }),
+      });
+    });
+
+    it('stops an idle runner cleanly (exit 0) and starts it only when needed again', async () => {
+      const lines: string[] = [];
+      const warnings: string[] = [];
+      let starts = 0;
+      const bot = address('real_idle');
+      const runners = launcher(
+        () => {
+          starts += 1;
+          return real(bot, 1);
+        },
+        {
+          logger: {
+            log: (line) => void lines.push(line),
+            warn: (line) => void warnings.push(line),
+          },
+        },
+      );
+      await runners.ensure(bot);
+      await waitFor(() => lines.some((line) => line.includes('"ready"')), 15_000);
+      await waitFor(() => runners.count() === 0, 15_000);
+      expect(lines.filter((line) => line.includes('"stopping"'))).toEqual([
+        `runner ${bot.botId}: {"event":"stopping","reason":"idle","code":0}`,
+      ]);
+      // A crash would be restarted after 250 ms.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(starts).toBe(1);
+      expect(runners.count()).toBe(0);
+      expect(warnings).toEqual([]);
+      await runners.ensure(bot);
+      expect(starts).toBe(2);
+      await runners.retire(bot);
+      await runners.close();
+    });
+
+    it('exits by itself (code 0) when its launcher is gone: its standard input ended', async () => {
+      const bot = address('orphan');
+      await hub.prepare(bot);
+      const command = real(bot, 600);
+      const child = spawn(command.command, [...command.args], {
+        env: command.env,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      try {
+        child.stdin.write(`${await hub.credentials(bot, 60)}\0`);
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        await waitFor(() => output.includes('"ready"'), 15_000);
+        const exit = once(child, 'exit');
+        // What the launcher's death does to the pipe, however it dies.
+        child.stdin.end();
+        expect(await exit).toEqual([0, null]);
+        expect(output).toContain('"reason":"launcher gone"');
+      } finally {
+        child.kill('SIGKILL');
+        await hub.discard(bot);
+      }
+    });
+  });
 });
+
+async function waitForPid(runners: ProcessBotRunners, bot: BotAddress): Promise<number> {
+  await waitFor(() => runners.pidOf(bot) !== null, 5_000);
+  return runners.pidOf(bot) ?? 0;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

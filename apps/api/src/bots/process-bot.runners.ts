@@ -6,6 +6,10 @@ import type { BotAddress, NatsRunnerHub } from '#events';
 
 /** Runner exit codes (apps/bot-runner): 0 stopped or idle, 3 the bot is gone; others are crashes. */
 const EXIT_GONE = 3;
+/** Crashes (or stalls) on one event in a row, with no progress between, that make it a poison. */
+export const POISON_STRIKES = 3;
+/** After a runner exits, how long its last output lines may take to arrive. */
+const OUTPUT_GRACE_MS = 2_000;
 /** Restart delays after crashes: doubling from the first, capped. */
 const FIRST_RESTART_MS = 250;
 const MAX_RESTART_MS = 30_000;
@@ -30,6 +34,16 @@ export interface ProcessRunnerOptions {
   readonly credentialsTtlSeconds: number;
   /** Called before a runner is needed: committed events should reach the bus now. */
   readonly nudge: () => void;
+  /**
+   * How long a runner may hold one event (from taking it into a hook until the API answered its
+   * effects) before it counts as stuck: it is killed, and that counts as a crash on the event.
+   */
+  readonly stallMs: number;
+  /**
+   * Moves the bot past its next event with a visible `bot:error` saying `reason` (BotService's
+   * quarantineNext); called when that event ended its runner POISON_STRIKES times in a row.
+   */
+  readonly quarantine: (address: BotAddress, reason: string) => Promise<boolean>;
   readonly logger: { log(message: string): void; warn(message: string): void };
 }
 
@@ -41,20 +55,44 @@ interface Runner {
   lastNeeded: number;
   /** Stopped on purpose: not restarted. */
   stopping: boolean;
+  /** The event the runner is running a hook for, as it reported, and since when. */
+  holding: { seq: number; since: number } | null;
+  stallTimer: NodeJS.Timeout | null;
+  /** Killed for holding its event too long. */
+  stalled: boolean;
   readonly exited: Promise<void>;
+}
+
+/** Runners that ended on one event in a row, without progress between. */
+interface Strikes {
+  readonly seq: number;
+  crashed: number;
+  stalled: number;
 }
 
 /**
  * The `process` launcher (issue 4 item 4): one `bot-runner` child process per bot, started on the
  * bot's first event and restarted with backoff when it crashes. A runner stops itself when idle
- * and starts again on the next event; at the per-tenant cap, the tenant's least recently needed
- * runner stops to make room. Runners hold no state (it is in Postgres), so stopping one at any
- * moment loses nothing: its unacknowledged event is delivered again.
+ * (exit 0) and starts again on the next event; at the per-tenant cap, the tenant's least recently
+ * needed runner stops to make room. Runners hold no state (it is in Postgres), so stopping one at
+ * any moment loses nothing: its unacknowledged event is delivered again.
+ *
+ * Each runner's standard input stays open after its credentials: the API's death, however it
+ * dies, ends it, and the runner exits (ADR 0006). A runner that holds one event longer than
+ * `stallMs` is killed; an event that ended its runner POISON_STRIKES times in a row (crash, OOM
+ * kill or stall) with no progress of the bot between is quarantined: the bot gets a `bot:error`
+ * for it and moves on (issue 11 item 7).
  */
 export class ProcessBotRunners extends BotRunners {
   private readonly runners = new Map<string, Runner>();
   private readonly starting = new Map<string, Promise<void>>();
   private readonly restarts = new Map<string, { failures: number; timer: NodeJS.Timeout | null }>();
+  private readonly strikes = new Map<string, Strikes>();
+  /**
+   * Per bot, until when an event a dead runner held may still come back (its ack wait, which
+   * `stallMs` exceeds): a runner that stops idle before then is started again to receive it.
+   */
+  private readonly redeliveries = new Map<string, number>();
   /** Per tenant, the start in progress: starts of one tenant take turns, so the cap holds. */
   private readonly tenantTurns = new Map<string, Promise<void>>();
   private closed = false;
@@ -84,10 +122,18 @@ export class ProcessBotRunners extends BotRunners {
     const restart = this.restarts.get(key);
     if (restart?.timer) clearTimeout(restart.timer);
     this.restarts.delete(key);
+    this.strikes.delete(key);
+    this.redeliveries.delete(key);
     await this.starting.get(key);
     const runner = this.runners.get(key);
     if (runner) await this.stop(runner);
     await this.hub.discard(address);
+  }
+
+  /** The bot moved on: whatever ended its runners before was not its next event's fault. */
+  progressed(address: BotAddress): void {
+    this.strikes.delete(keyOf(address));
+    this.redeliveries.delete(keyOf(address));
   }
 
   async close(): Promise<void> {
@@ -145,7 +191,8 @@ export class ProcessBotRunners extends BotRunners {
     });
     // A runner that dies before reading its credentials must not take the API down with EPIPE.
     child.stdin.on('error', () => undefined);
-    child.stdin.end(credentials);
+    // The credentials, then nothing: the pipe stays open until this process ends (ADR 0006).
+    child.stdin.write(`${credentials}\0`);
     const exited = new Promise<void>((resolve) => {
       let ended = false;
       // A child that could not start reports 'error' and may never report 'exit'.
@@ -160,7 +207,12 @@ export class ProcessBotRunners extends BotRunners {
         this.exited(runner, code, signal);
         resolve();
       };
-      child.once('exit', end);
+      // 'close' comes once its output is read too (the last `holding` line counts); a grandchild
+      // that keeps the output open must not keep the runner from being seen to exit.
+      child.once('close', end);
+      child.once('exit', (code, signal) => {
+        setTimeout(() => end(code, signal), OUTPUT_GRACE_MS).unref();
+      });
       child.once('error', (error) => {
         this.options.logger.warn(`runner ${address.botId} failed: ${error.message}`);
         if (child.pid === undefined) {
@@ -174,19 +226,22 @@ export class ProcessBotRunners extends BotRunners {
       startedAt: Date.now(),
       lastNeeded: Date.now(),
       stopping: false,
+      holding: null,
+      stallTimer: null,
+      stalled: false,
       exited,
     };
     this.follow(runner);
     this.runners.set(keyOf(address), runner);
   }
 
-  /** Passes the runner's log lines on, tagged with its bot. */
+  /** Passes the runner's log lines on, tagged with its bot, and follows what it holds. */
   private follow(runner: Runner): void {
     const tag = `runner ${runner.address.botId}`;
     if (runner.child.stdout) {
-      createInterface({ input: runner.child.stdout }).on('line', (line) =>
-        this.options.logger.log(`${tag}: ${line.slice(0, 2048)}`),
-      );
+      createInterface({ input: runner.child.stdout }).on('line', (line) => {
+        if (!this.observe(runner, line)) this.options.logger.log(`${tag}: ${line.slice(0, 2048)}`);
+      });
     }
     if (runner.child.stderr) {
       createInterface({ input: runner.child.stderr }).on('line', (line) =>
@@ -195,30 +250,122 @@ export class ProcessBotRunners extends BotRunners {
     }
   }
 
+  /** Reads a `holding` or `released` line (apps/bot-runner); false for any other line. */
+  private observe(runner: Runner, line: string): boolean {
+    if (!line.startsWith('{"event":"holding"') && !line.startsWith('{"event":"released"')) {
+      return false;
+    }
+    let report: { event?: unknown; seq?: unknown };
+    try {
+      report = JSON.parse(line) as typeof report;
+    } catch {
+      return false;
+    }
+    if (typeof report.seq !== 'number') return false;
+    if (runner.stallTimer) clearTimeout(runner.stallTimer);
+    runner.stallTimer = null;
+    runner.holding = null;
+    if (report.event === 'holding') {
+      runner.holding = { seq: report.seq, since: Date.now() };
+      runner.stallTimer = setTimeout(() => this.stalled(runner), this.options.stallMs);
+      runner.stallTimer.unref();
+    }
+    return true;
+  }
+
+  /** The runner held one event too long: it is stuck (a hook its isolate could not stop). */
+  private stalled(runner: Runner): void {
+    if (runner.stopping || !runner.holding) return;
+    runner.stalled = true;
+    this.options.logger.warn(
+      `runner ${runner.address.botId} held event ${runner.holding.seq} for more than ${this.options.stallMs} ms: killing it`,
+    );
+    runner.child.kill('SIGKILL');
+  }
+
   private exited(runner: Runner, code: number | null, signal: NodeJS.Signals | null): void {
     const key = keyOf(runner.address);
+    if (runner.stallTimer) clearTimeout(runner.stallTimer);
     if (this.runners.get(key) === runner) this.runners.delete(key);
-    if (runner.stopping || this.closed || code === 0 || code === EXIT_GONE) {
+    if (runner.stopping || this.closed || code === EXIT_GONE) {
       this.restarts.delete(key);
       return;
     }
+    if (code === 0) {
+      this.restarts.delete(key);
+      if ((this.redeliveries.get(key) ?? 0) > Date.now()) {
+        // Idle, but an event its crashed predecessor held is due back: be there for it.
+        this.start(runner.address).catch((error: unknown) =>
+          this.options.logger.warn(
+            `runner ${runner.address.botId} did not restart: ${String(error)}`,
+          ),
+        );
+      }
+      return;
+    }
+    if (runner.holding) this.redeliveries.set(key, Date.now() + this.options.stallMs);
     const ranFor = Date.now() - runner.startedAt;
     const previous = ranFor >= STABLE_MS ? 0 : (this.restarts.get(key)?.failures ?? 0);
-    const failures = previous + 1;
+    let failures = previous + 1;
+    const how = runner.stalled ? 'stalled' : (signal ?? `code ${code}`);
+    const poison = this.strike(runner);
+    // A skipped poison event is not the runner's failure: the next start is a fresh one.
+    if (poison) failures = 1;
     const delay = Math.min(FIRST_RESTART_MS * 2 ** (failures - 1), MAX_RESTART_MS);
     this.options.logger.warn(
-      `runner ${runner.address.botId} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`,
+      `runner ${runner.address.botId} exited (${how}); restarting in ${delay} ms`,
     );
     const timer = setTimeout(() => {
       this.restarts.set(key, { failures, timer: null });
-      this.start(runner.address).catch((error: unknown) =>
-        this.options.logger.warn(
-          `runner ${runner.address.botId} did not restart: ${String(error)}`,
-        ),
-      );
+      // After a quarantine, the next runner reads the bot past the skipped event.
+      void (poison ?? Promise.resolve())
+        .then(() => this.start(runner.address))
+        .catch((error: unknown) =>
+          this.options.logger.warn(
+            `runner ${runner.address.botId} did not restart: ${String(error)}`,
+          ),
+        );
     }, delay);
     timer.unref();
     this.restarts.set(key, { failures, timer });
+  }
+
+  /**
+   * Counts a runner that ended while holding an event against that event; at POISON_STRIKES in
+   * a row, quarantines it and returns the quarantine. A runner that ended holding nothing (it
+   * could not start, or lost NATS) says nothing about the bot's events.
+   */
+  private strike(runner: Runner): Promise<void> | null {
+    const held = runner.holding;
+    if (!held) return null;
+    const key = keyOf(runner.address);
+    const last = this.strikes.get(key);
+    const strikes = last?.seq === held.seq ? last : { seq: held.seq, crashed: 0, stalled: 0 };
+    if (runner.stalled) strikes.stalled += 1;
+    else strikes.crashed += 1;
+    this.strikes.set(key, strikes);
+    if (strikes.crashed + strikes.stalled < POISON_STRIKES) return null;
+    this.strikes.delete(key);
+    // The skipped event comes back only to be passed over: nothing to stay up for.
+    this.redeliveries.delete(key);
+    const reason = poisonReason(strikes, this.options.stallMs);
+    this.options.logger.warn(
+      `runner ${runner.address.botId}: skipping event ${held.seq} with a bot:error (${reason})`,
+    );
+    return this.options
+      .quarantine(runner.address, reason)
+      .then((skipped) => {
+        if (!skipped) {
+          this.options.logger.warn(
+            `runner ${runner.address.botId}: event ${held.seq} was not skipped (committed meanwhile, or the bot is gone)`,
+          );
+        }
+      })
+      .catch((error: unknown) =>
+        this.options.logger.warn(
+          `runner ${runner.address.botId}: event ${held.seq} could not be skipped: ${String(error)}`,
+        ),
+      );
   }
 
   /** At the tenant's cap, stops its least recently needed runner. */
@@ -241,6 +388,22 @@ export class ProcessBotRunners extends BotRunners {
     await runner.exited;
     clearTimeout(killer);
   }
+}
+
+/** The `bot:error` sentence for a skipped event: what happened, plainly. */
+export function poisonReason(
+  strikes: { crashed: number; stalled: number },
+  stallMs: number,
+): string {
+  const times = strikes.crashed + strikes.stalled;
+  if (strikes.stalled === 0) {
+    return `this event crashed the bot's runner ${times} times in a row; it was skipped`;
+  }
+  const seconds = Math.round(stallMs / 1000);
+  if (strikes.crashed === 0) {
+    return `the bot's runner got stuck on this event ${times} times in a row (no result within ${seconds} s); it was skipped`;
+  }
+  return `this event crashed the bot's runner or got it stuck (no result within ${seconds} s) ${times} times in a row; it was skipped`;
 }
 
 function keyOf(address: BotAddress): string {

@@ -6,6 +6,7 @@ import type { BotAddress } from '#events';
 import type { AppConfig } from '../config/app.config.js';
 import { linkedLibraries, prepareGvisorCommand } from './gvisor.js';
 import type { RunnerCommand } from './process-bot.runners.js';
+import type { RunnerMemoryLimit } from './runner-memory.js';
 
 /** The built runner, relative to the working directory (`npm run build` writes it). */
 export const RUNNER_ENTRY = resolve('dist/apps/bot-runner/src/main.js');
@@ -44,18 +45,26 @@ export function runnerEnvironment(
   };
 }
 
-/** A runner as a plain child process of the API (BOT_SANDBOX=none). */
+/** A runner as a plain child process of the API (BOT_SANDBOX=none), in its memory cgroup. */
 export function plainRunnerCommand(
   config: AppConfig,
   natsUrl: string,
+  memory: Promise<RunnerMemoryLimit>,
 ): (address: BotAddress) => Promise<RunnerCommand> {
-  return (address) =>
-    Promise.resolve({
+  return async (address) => {
+    const limited = await (
+      await memory
+    ).wrap(`runner-${address.botId}`, {
       command: process.execPath,
       args: ['--no-node-snapshot', `--max-old-space-size=${RUNNER_HEAP_MB}`, RUNNER_ENTRY],
-      env: runnerEnvironment(config, address, natsUrl, hostWorkspace(config, address)),
-      cleanup: () => Promise.resolve(),
     });
+    return {
+      command: limited.command,
+      args: limited.args,
+      env: runnerEnvironment(config, address, natsUrl, hostWorkspace(config, address)),
+      cleanup: () => limited.cleanup(),
+    };
+  };
 }
 
 /** The bot's scratch directory on this machine; null when workspaces are off. */
@@ -73,12 +82,14 @@ const SANDBOX_WORKSPACE = '/workspace';
  * A runner inside gVisor (BOT_SANDBOX=gvisor; DESIGN §6, layer 2). It sees only the Node binary,
  * the built code, `node_modules`, `package.json` (for the `#` imports) and the shared libraries
  * they link against, all read-only; its workspace is a size-limited tmpfs, so under gVisor the
- * scratch area lasts as long as the runner process.
+ * scratch area lasts as long as the runner process. `runsc run` starts in the runner's memory
+ * cgroup, and the sandbox and gofer it forks stay there: the limit bounds the whole sandbox.
  */
 export function gvisorRunnerCommand(
   config: AppConfig,
   natsUrl: string,
   stateDir: string,
+  memory: Promise<RunnerMemoryLimit>,
 ): (address: BotAddress) => Promise<RunnerCommand> {
   let visible: Promise<string[]> | null = null;
   return async (address) => {
@@ -99,11 +110,20 @@ export function gvisorRunnerCommand(
       workspace: workspaceBytes > 0 ? { path: SANDBOX_WORKSPACE, sizeBytes: workspaceBytes } : null,
       stateDir,
     });
+    const limited = await (
+      await memory
+    )
+      .wrap(`runner-${address.botId}`, prepared)
+      .catch(async (error: unknown) => {
+        await prepared.cleanup();
+        throw error;
+      });
     return {
-      command: prepared.command,
-      args: prepared.args,
+      command: limited.command,
+      args: limited.args,
       env: {},
-      cleanup: () => prepared.cleanup(),
+      // The sandbox first: its processes must be gone before their cgroup can be removed.
+      cleanup: () => prepared.cleanup().finally(() => limited.cleanup()),
     };
   };
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 const int = (min: number, max: number, fallback: number) =>
@@ -37,12 +38,17 @@ const environment = z.object({
   BOT_RUNNER_IDLE_SECONDS: int(1, 86_400, 300),
   BOT_RUNNERS_PER_TENANT: int(1, 10_000, 50),
   BOT_RUNNER_CREDENTIALS_TTL_SECONDS: int(60, 7 * 86_400, 3_600),
+  BOT_RUNNER_MEMORY_MB: int(32, 65_536, 256),
   BOT_WORKSPACE_DIR: z.string().min(1).optional(),
   BOT_WORKSPACE_MAX_BYTES: int(0, 1024 * 1024 * 1024, 1024 * 1024),
   BOT_HOOK_TIMEOUT_MS: int(10, 60_000, 5_000),
   BOT_MEMORY_MB: int(8, 4_096, 64),
   BOT_OUTPUT_MAX_BYTES: int(1_024, 16 * 1024 * 1024, 256 * 1024),
   BOT_SETTLE_TIMEOUT_MS: int(0, 60_000, 5_000),
+  BOT_HEAVY_HOOKS_PER_PROCESS: int(1, 1_024, Math.max(1, availableParallelism() - 1)),
+  BOT_HEAVY_HOOKS_PER_TENANT: int(1, 1_024, 1),
+  BOT_HEAVY_HOOK_MS: int(1, 60_000, 50),
+  BOT_TENANT_HOOK_CPU_MS_PER_MINUTE: int(100, 3_600_000, 20_000),
   BOT_EGRESS_TIMEOUT_MS: int(100, 60_000, 5_000),
   BOT_EGRESS_MAX_BYTES: int(1_024, 64 * 1024 * 1024, 1024 * 1024),
   BOT_EGRESS_ALLOW_LOOPBACK: z
@@ -113,6 +119,13 @@ export class AppConfig {
   readonly botMemoryMb: number;
   readonly botOutputMaxBytes: number;
   readonly botSettleTimeoutMs: number;
+  /** How inline hooks are shared between tenants (issue 11, item 5). */
+  readonly botFairShare: {
+    readonly heavyPerProcess: number;
+    readonly heavyPerTenant: number;
+    readonly heavyHookMs: number;
+    readonly tenantCpuMsPerMinute: number;
+  };
   /** ctx.fetch limits (issue 4 item 5); loopback only for tests; extra CAs for private PKI. */
   readonly botEgress: {
     readonly timeoutMs: number;
@@ -170,6 +183,12 @@ export class AppConfig {
     this.botMemoryMb = values.BOT_MEMORY_MB;
     this.botOutputMaxBytes = values.BOT_OUTPUT_MAX_BYTES;
     this.botSettleTimeoutMs = values.BOT_SETTLE_TIMEOUT_MS;
+    this.botFairShare = {
+      heavyPerProcess: values.BOT_HEAVY_HOOKS_PER_PROCESS,
+      heavyPerTenant: values.BOT_HEAVY_HOOKS_PER_TENANT,
+      heavyHookMs: values.BOT_HEAVY_HOOK_MS,
+      tenantCpuMsPerMinute: values.BOT_TENANT_HOOK_CPU_MS_PER_MINUTE,
+    };
     this.botEgress = {
       timeoutMs: values.BOT_EGRESS_TIMEOUT_MS,
       maxResponseBytes: values.BOT_EGRESS_MAX_BYTES,
@@ -224,6 +243,8 @@ export interface ProcessRunnerSettings {
   readonly perTenant: number;
   /** How long the NATS credentials minted for one runner start are valid. */
   readonly credentialsTtlSeconds: number;
+  /** Hard memory limit of one runner process (with its gVisor sandbox), above the isolate's. */
+  readonly memoryMb: number;
   /** The account key (or signing key) seed that signs runner credentials. */
   readonly signingKeyFile: string;
   readonly account: string | undefined;
@@ -235,11 +256,17 @@ function processRunnerSettings(values: z.infer<typeof environment>): ProcessRunn
       'Invalid configuration:\n  BOT_LAUNCHER: "process" needs NATS_URL and NATS_RUNNER_SIGNING_KEY_FILE (runners receive events over NATS with credentials for their own channel only).',
     );
   }
+  if (values.BOT_RUNNER_MEMORY_MB <= values.BOT_MEMORY_MB) {
+    throw new ConfigError(
+      `Invalid configuration:\n  BOT_RUNNER_MEMORY_MB: must be above BOT_MEMORY_MB (${values.BOT_MEMORY_MB}): a runner holds the bot's isolate and Node itself (about 60 MiB).`,
+    );
+  }
   return {
     sandbox: values.BOT_SANDBOX,
     idleSeconds: values.BOT_RUNNER_IDLE_SECONDS,
     perTenant: values.BOT_RUNNERS_PER_TENANT,
     credentialsTtlSeconds: values.BOT_RUNNER_CREDENTIALS_TTL_SECONDS,
+    memoryMb: values.BOT_RUNNER_MEMORY_MB,
     signingKeyFile: values.NATS_RUNNER_SIGNING_KEY_FILE,
     account: values.NATS_RUNNER_ACCOUNT,
   };
