@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EgressFetcher, IsolateSandbox } from '#bot-sandbox';
 import { BotGoneError, RunnerLoop } from '#bots';
+import { keepAliveOnUnhandledRejection } from '#core';
 import type { BotId, ChannelId, TenantId } from '#core';
 import { NatsRunnerLink } from '#events';
 import type { EventConsumer } from '#events';
@@ -53,6 +54,8 @@ let stopping = false;
 function log(event: string, detail: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ event, ...detail })}\n`);
 }
+
+keepAliveOnUnhandledRejection((message) => log('error', { error: message }));
 
 /** Reads standard input up to the first NUL: the credentials. Leaves the stream paused. */
 function readCredentials(input: NodeJS.ReadStream): Promise<string> {

@@ -20,7 +20,7 @@ export const HOST_WORK_LIMITS: HostWorkLimits = {
   hashChars: 1024 * 1024,
   randomBytes: 1024,
   units: 16 * 1024 * 1024,
-  unitsPerCall: 1024,
+  unitsPerCall: 4 * 1024,
   fetches: 16,
 };
 
