@@ -14,19 +14,20 @@ import type { RunningPostgres } from '../support/postgres-server.mjs';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
 import { readAll } from './game-helpers.js';
-import type { Created, Joined, Message } from './game-helpers.js';
+import type { Created, Joined } from './game-helpers.js';
+import {
+  COUNTER,
+  acked,
+  botReplies,
+  expectConsistentLog,
+  expectOneReplyEach,
+  playerMessages,
+  postWhile,
+  sleep,
+} from './traffic.js';
+import type { Attempt } from './traffic.js';
 
 /** Answers each player message with its text and how many it has seen (its state). */
-const COUNTER = `export default class Counter {
-  constructor(ctx) { this.ctx = ctx; }
-  onMessage(msg) {
-    if (!msg || !msg.sender.startsWith('member:')) return;
-    const count = (this.ctx.getState().count ?? 0) + 1;
-    this.ctx.setState({ count });
-    this.ctx.post('bot', { echo: msg.body.text ?? null, count });
-  }
-}`;
-
 const UNAVAILABLE_TEXT = (tool: string) =>
   `Error calling tool '${tool}': UNAVAILABLE: The database is unavailable right now; retry in a few seconds.`;
 
@@ -35,16 +36,6 @@ const UNAVAILABLE_TEXT = (tool: string) =>
  * there for longer than this has hung (the test fails on its timeout error, not on a clock).
  */
 const CALL_TIMEOUT_MS = 20_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** One post an agent tried: its msg_id when acknowledged, else what the call answered. */
-interface Attempt {
-  readonly body: string;
-  readonly sender: string;
-  readonly msgId: number | null;
-  readonly error?: string;
-}
 
 async function post(agent: Agent, channelId: string, body: string): Promise<CallToolResult> {
   return (await agent.client.callTool(
@@ -56,41 +47,6 @@ async function post(agent: Agent, channelId: string, body: string): Promise<Call
 
 const textOf = (result: CallToolResult) =>
   result.content[0]?.type === 'text' ? result.content[0].text : '';
-
-/** Posts `tag#0`, `tag#1`, … until `more()` is false, recording every attempt. */
-async function postWhile(
-  agent: Agent,
-  channelId: string,
-  sender: string,
-  tag: string,
-  more: () => boolean,
-  attempts: Attempt[],
-): Promise<void> {
-  for (let n = 0; more(); n++) {
-    const body = `${tag}#${n}`;
-    try {
-      const result = await post(agent, channelId, body);
-      if (result.isError) {
-        attempts.push({ body, sender, msgId: null, error: textOf(result) });
-        await sleep(50);
-      } else {
-        const { msg_id: msgId } = result.structuredContent as { msg_id: number };
-        attempts.push({ body, sender, msgId });
-      }
-    } catch (error) {
-      attempts.push({ body, sender, msgId: null, error: String(error) });
-      await sleep(50);
-    }
-  }
-}
-
-const acked = (attempts: readonly Attempt[]) => attempts.filter((a) => a.msgId !== null).length;
-
-const playerMessages = (log: readonly Message[]) =>
-  log.filter((m) => m.sender.startsWith('member:'));
-
-const botReplies = (log: readonly Message[]) =>
-  log.filter((m) => m.sender.startsWith('bot:') && m.kind === 'bot');
 
 async function readyStatus(url: string): Promise<number> {
   return (await fetch(`${url}/readyz`).catch(() => null))?.status ?? 0;
@@ -150,7 +106,14 @@ describe('PostgreSQL restarts under the API', () => {
     let running = true;
     const traffic = Promise.all(
       agents.map((agent, i) =>
-        postWhile(agent, channelId, senders[i] ?? '', `db-${i}`, () => running, attempts),
+        postWhile({
+          channelId,
+          sender: senders[i] ?? '',
+          tag: `db-${i}`,
+          more: () => running,
+          via: () => agent,
+          attempts,
+        }),
       ),
     );
 
@@ -264,29 +227,8 @@ describe('PostgreSQL restarts under the API', () => {
     );
     await sleep(500); // a late duplicate reply would show now
     const log = await readAll(first, channelId);
-    const ids = log.map((m) => m.id);
-    expect(ids.filter((id, i) => i > 0 && id <= (ids[i - 1] ?? 0))).toEqual([]);
-    const players = playerMessages(log);
-    const bodies = players.map((m) => String(m.body['text']));
-    expect(bodies.filter((b, i) => bodies.indexOf(b) !== i)).toEqual([]);
-    const tried = new Set(attempts.map((a) => a.body));
-    expect(bodies.filter((b) => !tried.has(b))).toEqual([]);
-    const stored = new Map(players.map((m) => [String(m.body['text']), m]));
-    const wrong = attempts
-      .filter((a) => a.msgId !== null)
-      .filter((a) => stored.get(a.body)?.id !== a.msgId || stored.get(a.body)?.sender !== a.sender);
-    expect(wrong).toEqual([]);
-    for (const sender of senders) {
-      const order = attempts.filter((a) => a.sender === sender && a.msgId !== null);
-      const mine = order.map((a) => a.msgId ?? 0);
-      expect(mine.filter((id, i) => i > 0 && id <= (mine[i - 1] ?? 0))).toEqual([]);
-    }
-
     // The bot kept replying: once to each stored player message, in order, counting 1..N.
-    const replies = botReplies(log);
-    expect(replies.map((r) => r.body['echo'])).toEqual(bodies);
-    expect(replies.map((r) => r.body['count'])).toEqual(players.map((_, i) => i + 1));
-    expect(log.filter((m) => m.body['type'] === 'bot:error')).toEqual([]);
+    expectOneReplyEach(log, expectConsistentLog(log, attempts));
 
     // And it still does.
     await second.call('post_message', { channel_id: channelId, body: 'after both outages' });

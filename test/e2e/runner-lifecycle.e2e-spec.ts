@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startApiProcess } from '../support/api-process.js';
+import type { ApiProcess } from '../support/api-process.js';
 import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/free-port.js';
 import { connectAgent } from '../support/mcp-client.js';
@@ -15,8 +14,6 @@ import { createTestDatabase } from '../support/test-database.js';
 import type { TestDatabase } from '../support/test-database.js';
 import { readAll } from './game-helpers.js';
 import type { Created, Message } from './game-helpers.js';
-
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Counts the players' messages in its state and answers each; `hog` grows past any runner. */
 const COUNTER = `export default class Counter {
@@ -105,59 +102,6 @@ function commandLine(pid: number): string {
   }
 }
 
-/** An API server as its own OS process, from the build (the Jest global setup builds dist/). */
-interface ApiProcess {
-  readonly child: ChildProcess;
-  readonly output: string[];
-  readonly exited: Promise<void>;
-}
-
-async function startApiProcess(
-  port: number,
-  database: TestDatabase,
-  env: Record<string, string>,
-): Promise<ApiProcess> {
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--no-node-snapshot', 'dist/apps/api/src/main.js'], {
-    cwd: REPO,
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: url,
-      DATABASE_URL: database.url ?? '',
-      DATA_DIR: database.dataDir,
-      AUTH_MODE: 'open',
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const keep = (chunk: Buffer) => {
-    output.push(...chunk.toString().split('\n'));
-    output.splice(0, output.length - 40);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let gone = false;
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      gone = true;
-      resolve();
-    }),
-  );
-  await eventually(
-    async () => {
-      if (gone) throw new Error(`the API on ${port} exited:\n${output.join('\n')}`);
-      return (await fetch(`${url}/readyz`).catch(() => null))?.status === 200;
-    },
-    `the API process on ${port} to be ready`,
-    30_000,
-  );
-  return { child, output, exited };
-}
-
 /**
  * Runners do not outlive their API (issue 11 item 7): killed outright, it cannot stop them, but
  * the end of their standard input tells them, plain or inside gVisor, and the next API's runners
@@ -175,7 +119,10 @@ describe.each(['none', 'gvisor'])('an API killed outright (BOT_SANDBOX=%s)', (sa
   beforeAll(async () => {
     database = await createTestDatabase('postgres');
     port = await freePort();
-    api = await startApiProcess(port, database, env);
+    api = await startApiProcess(port, `http://127.0.0.1:${port}`, database, {
+      LOG_LEVEL: 'warn',
+      ...env,
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -212,7 +159,10 @@ describe.each(['none', 'gvisor'])('an API killed outright (BOT_SANDBOX=%s)', (sa
     );
 
     await agent.close();
-    api = await startApiProcess(port, database, env);
+    api = await startApiProcess(port, `http://127.0.0.1:${port}`, database, {
+      LOG_LEVEL: 'warn',
+      ...env,
+    });
     agent = await connectAgent(url, 'orphans', accessToken);
     for (const id of channels) await post(agent, id, 'after');
     for (const id of channels) {

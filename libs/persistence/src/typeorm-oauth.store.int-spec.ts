@@ -31,6 +31,14 @@ const principal: Principal = {
   kind: 'user',
 };
 
+/** Access tokens of one issuer for one resource, signed with keys rotated hourly. */
+const settings = {
+  issuer: 'https://mp.example',
+  audiences: ['https://mp.example/mcp'],
+  ttlSeconds: 600,
+  keyRotationSeconds: 3600,
+};
+
 describe.each<Engine>(['postgres', 'pglite'])('the OAuth store on %s', (engine) => {
   let testDb: TestDatabase;
   let database: Database;
@@ -88,12 +96,6 @@ describe.each<Engine>(['postgres', 'pglite'])('the OAuth store on %s', (engine) 
   });
 
   it('rotates signing keys: a new key signs, the old one still verifies until it expires', async () => {
-    const settings = {
-      issuer: 'https://mp.example',
-      audiences: ['https://mp.example/mcp'],
-      ttlSeconds: 600,
-      keyRotationSeconds: 3600,
-    };
     const tokens = new AccessTokens(store, settings);
     await tokens.rotate();
     const subject = {
@@ -120,12 +122,6 @@ describe.each<Engine>(['postgres', 'pglite'])('the OAuth store on %s', (engine) 
   });
 
   it('answers a token it cannot check for an outage with the outage, never as an invalid token', async () => {
-    const settings = {
-      issuer: 'https://mp.example',
-      audiences: ['https://mp.example/mcp'],
-      ttlSeconds: 600,
-      keyRotationSeconds: 3600,
-    };
     const tokens = new AccessTokens(store, settings);
     await tokens.rotate();
     const { token } = await tokens.sign({
