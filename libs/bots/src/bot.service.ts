@@ -55,6 +55,8 @@ export interface BotServiceSettings {
 
 /** Without settings: generous caps, for tests of other things. */
 const UNBOUNDED_SHARE: FairShareSettings = {
+  perProcess: 64,
+  perTenant: 64,
   heavyPerProcess: 64,
   heavyPerTenant: 64,
   heavyHookMs: 1_000,

@@ -4,6 +4,8 @@ import { HookScheduler } from './hook-scheduler.js';
 import type { FairShareSettings } from './hook-scheduler.js';
 
 const SHARE: FairShareSettings = {
+  perProcess: 16,
+  perTenant: 8,
   heavyPerProcess: 2,
   heavyPerTenant: 1,
   heavyHookMs: 50,
@@ -51,7 +53,22 @@ describe('HookScheduler', () => {
     expect(log).toEqual(['start a1', 'start light-a', 'start light-b']);
     for (const hook of [...burners, ...light]) hook.finish();
     await Promise.all([...runs, ...lightRuns]);
-    expect(scheduler.runningHeavyHooks()).toBe(0);
+    expect(scheduler.runningHooks()).toEqual({ all: 0, heavy: 0 });
+  });
+
+  it("bounds every tenant's hooks at once, and serves the others meanwhile", async () => {
+    const scheduler = new HookScheduler({ ...SHARE, perTenant: 2 });
+    const log: string[] = [];
+    const hooks = ['a1', 'a2', 'a3', 'b1'].map((name) => controlled(log, name));
+    const runs = hooks.map((h, i) => scheduler.run(i < 3 ? 'ten_a' : 'ten_b', `bot${i}`, h.hook));
+    await tick();
+    expect(log).toEqual(['start a1', 'start a2', 'start b1']);
+    expect(scheduler.runningHooks()).toEqual({ all: 3, heavy: 0 });
+    hooks[0]!.finish();
+    await tick();
+    expect(log).toEqual(['start a1', 'start a2', 'start b1', 'start a3']);
+    for (const h of hooks) h.finish();
+    await Promise.all(runs);
   });
 
   it('serves heavy hooks tenant by tenant in turn', async () => {

@@ -1,9 +1,13 @@
 import type { HookOutcome } from '#bot-sandbox';
 
 export interface FairShareSettings {
-  /** Heavy hooks running at once in this process, all tenants together. */
+  /** Hooks running at once in this process, all tenants together. */
+  readonly perProcess: number;
+  /** Hooks of one tenant running at once in this process. */
+  readonly perTenant: number;
+  /** Of those, hooks of heavy bots running at once in this process. */
   readonly heavyPerProcess: number;
-  /** Heavy hooks of one tenant running at once in this process. */
+  /** Of those, hooks of one tenant's heavy bots running at once in this process. */
   readonly heavyPerTenant: number;
   /** A hook that used this much CPU time, ms, makes its bot heavy until a hook of it does not. */
   readonly heavyHookMs: number;
@@ -15,10 +19,13 @@ const MINUTE_MS = 60_000;
 /** Heavy bots remembered; past this the longest-known are forgotten (they start light again). */
 const HEAVY_BOTS_KEPT = 10_000;
 
-/** One tenant's place: its heavy hooks running and waiting, and its CPU allowance. */
+/** One tenant's place: its hooks running and waiting, and its CPU allowance. */
 interface TenantShare {
   running: number;
-  readonly waiting: (() => void)[];
+  heavyRunning: number;
+  /** Hooks waiting for a place, light and heavy apart: a light one never waits behind a heavy. */
+  readonly light: (() => void)[];
+  readonly heavy: (() => void)[];
   /** CPU ms the tenant may still spend (a token bucket); at or below zero it must wait. */
   balance: number;
   /** When `balance` was last brought up to date, ms on the monotonic clock. */
@@ -26,16 +33,21 @@ interface TenantShare {
 }
 
 /**
- * Shares this process's hooks between tenants (issue 11, item 5). Every tenant has a budget of
- * hook CPU time per minute; past it, its hooks are skipped with a visible `bot:error` until the
- * budget refills. A bot whose last hook was costly (it used `heavyHookMs` of CPU time) is heavy: its hooks wait for a place among a few heavy hooks per tenant and per process,
- * served tenant by tenant in turn, so CPU-burning bots never hold every core. Light hooks, what
- * honest bots run, never wait here. Hooks of one bot already run one at a time.
+ * Shares this process's hooks between tenants (issue 11, item 5):
+ * - every tenant has a budget of hook CPU time per minute; past it, its hooks are skipped with a
+ *   visible `bot:error` until the budget refills;
+ * - hooks run at most `perProcess` at once, and `perTenant` of one tenant, so a burst of events
+ *   cannot start an isolate for every bot at once; waiting tenants are served in turn;
+ * - a bot whose last hook was costly (it used `heavyHookMs` of CPU time) is heavy, and heavy hooks
+ *   have only a few places (`heavyPerTenant`, `heavyPerProcess`): CPU-burning bots never hold every
+ *   core, and a light hook, what honest bots run, never waits behind them.
+ * Hooks of one bot already run one at a time.
  */
 export class HookScheduler {
   private running = 0;
+  private heavyRunning = 0;
   private readonly tenants = new Map<string, TenantShare>();
-  /** Tenants with heavy hooks waiting, served in this order (round robin). */
+  /** Tenants with hooks waiting, served in this order (round robin). */
   private readonly queue: string[] = [];
   private readonly heavyBots = new Set<string>();
 
@@ -53,13 +65,11 @@ export class HookScheduler {
     const share = this.shareOf(tenantId);
     if (this.overBudget(share)) return this.refusal();
     const heavy = this.heavyBots.has(botKey);
-    if (heavy) {
-      await this.turn(tenantId, share);
-      // The budget may have run out while the hook waited for its turn.
-      if (this.overBudget(share)) {
-        this.release(tenantId, share);
-        return this.refusal();
-      }
+    await this.turn(tenantId, share, heavy);
+    // The budget may have run out while the hook waited for its turn.
+    if (this.overBudget(share)) {
+      this.release(tenantId, share, heavy);
+      return this.refusal();
     }
     const started = this.now();
     let outcome: HookOutcome | null = null;
@@ -70,14 +80,13 @@ export class HookScheduler {
       const spent = outcome?.cpuMs ?? this.now() - started;
       share.balance -= spent;
       this.mark(botKey, spent >= this.settings.heavyHookMs);
-      if (heavy) this.release(tenantId, share);
-      else this.forgetIfIdle(tenantId, share);
+      this.release(tenantId, share, heavy);
     }
   }
 
-  /** Heavy hooks running now (for tests and benchmarks). */
-  runningHeavyHooks(): number {
-    return this.running;
+  /** Hooks running now, and of them the heavy ones (for tests and benchmarks). */
+  runningHooks(): { all: number; heavy: number } {
+    return { all: this.running, heavy: this.heavyRunning };
   }
 
   private refusal(): HookOutcome {
@@ -106,7 +115,9 @@ export class HookScheduler {
     if (!share) {
       share = {
         running: 0,
-        waiting: [],
+        heavyRunning: 0,
+        light: [],
+        heavy: [],
         balance: this.settings.tenantCpuMsPerMinute,
         updatedAt: this.now(),
       };
@@ -127,31 +138,40 @@ export class HookScheduler {
     return share.balance <= 0;
   }
 
-  private turn(tenantId: string, share: TenantShare): Promise<void> {
-    if (share.waiting.length === 0 && this.hasRoom(share)) {
-      this.take(share);
+  private turn(tenantId: string, share: TenantShare, heavy: boolean): Promise<void> {
+    const waiting = heavy ? share.heavy : share.light;
+    if (waiting.length === 0 && this.hasRoom(share, heavy)) {
+      this.take(share, heavy);
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      share.waiting.push(resolve);
+      waiting.push(resolve);
       if (!this.queue.includes(tenantId)) this.queue.push(tenantId);
     });
   }
 
-  private hasRoom(share: TenantShare): boolean {
-    return (
-      this.running < this.settings.heavyPerProcess && share.running < this.settings.heavyPerTenant
-    );
+  private hasRoom(share: TenantShare, heavy: boolean): boolean {
+    const { perProcess, perTenant, heavyPerProcess, heavyPerTenant } = this.settings;
+    if (this.running >= perProcess || share.running >= perTenant) return false;
+    return !heavy || (this.heavyRunning < heavyPerProcess && share.heavyRunning < heavyPerTenant);
   }
 
-  private take(share: TenantShare): void {
+  private take(share: TenantShare, heavy: boolean): void {
     this.running += 1;
     share.running += 1;
+    if (heavy) {
+      this.heavyRunning += 1;
+      share.heavyRunning += 1;
+    }
   }
 
-  private release(tenantId: string, share: TenantShare): void {
+  private release(tenantId: string, share: TenantShare, heavy: boolean): void {
     this.running -= 1;
     share.running -= 1;
+    if (heavy) {
+      this.heavyRunning -= 1;
+      share.heavyRunning -= 1;
+    }
     // The tenant that just had a turn goes behind the others.
     const queued = this.queue.indexOf(tenantId);
     if (queued >= 0) this.queue.push(...this.queue.splice(queued, 1));
@@ -161,26 +181,34 @@ export class HookScheduler {
 
   /** An idle tenant with a full allowance is forgotten: it would start the same way again. */
   private forgetIfIdle(tenantId: string, share: TenantShare): void {
-    if (share.running > 0 || share.waiting.length > 0 || this.overBudget(share)) return;
-    if (share.balance >= this.settings.tenantCpuMsPerMinute) this.tenants.delete(tenantId);
+    if (share.running > 0 || share.light.length > 0 || share.heavy.length > 0) return;
+    if (!this.overBudget(share) && share.balance >= this.settings.tenantCpuMsPerMinute) {
+      this.tenants.delete(tenantId);
+    }
   }
 
-  /** Starts waiting heavy hooks while there is room, one tenant after another. */
+  /** Starts waiting hooks while there is room, one tenant after another. */
   private admit(): void {
     let passed = 0;
-    while (this.running < this.settings.heavyPerProcess && passed < this.queue.length) {
+    while (this.running < this.settings.perProcess && passed < this.queue.length) {
       const tenantId = this.queue.shift() as string;
       const share = this.tenants.get(tenantId);
-      const next =
-        share && share.running < this.settings.heavyPerTenant ? share.waiting.shift() : undefined;
-      if (share && next) {
-        this.take(share);
-        next();
-        passed = 0;
-      } else {
-        passed += 1;
-      }
-      if (share && share.waiting.length > 0) this.queue.push(tenantId);
+      const started = share ? this.startOne(share) : false;
+      passed = started ? 0 : passed + 1;
+      if (share && share.light.length + share.heavy.length > 0) this.queue.push(tenantId);
     }
+  }
+
+  /** Starts the tenant's next light hook, or else its next heavy one, if either has room. */
+  private startOne(share: TenantShare): boolean {
+    for (const heavy of [false, true]) {
+      const waiting = heavy ? share.heavy : share.light;
+      if (waiting.length > 0 && this.hasRoom(share, heavy)) {
+        this.take(share, heavy);
+        (waiting.shift() as () => void)();
+        return true;
+      }
+    }
+    return false;
   }
 }

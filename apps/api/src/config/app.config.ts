@@ -45,6 +45,8 @@ const environment = z.object({
   BOT_MEMORY_MB: int(8, 4_096, 64),
   BOT_OUTPUT_MAX_BYTES: int(1_024, 16 * 1024 * 1024, 256 * 1024),
   BOT_SETTLE_TIMEOUT_MS: int(0, 60_000, 5_000),
+  BOT_HOOKS_PER_PROCESS: int(1, 1_024, 32),
+  BOT_HOOKS_PER_TENANT: int(1, 1_024, 8),
   BOT_HEAVY_HOOKS_PER_PROCESS: int(1, 1_024, Math.max(1, availableParallelism() - 1)),
   BOT_HEAVY_HOOKS_PER_TENANT: int(1, 1_024, 1),
   BOT_HEAVY_HOOK_MS: int(1, 60_000, 50),
@@ -121,6 +123,8 @@ export class AppConfig {
   readonly botSettleTimeoutMs: number;
   /** How inline hooks are shared between tenants (issue 11, item 5). */
   readonly botFairShare: {
+    readonly perProcess: number;
+    readonly perTenant: number;
     readonly heavyPerProcess: number;
     readonly heavyPerTenant: number;
     readonly heavyHookMs: number;
@@ -184,6 +188,8 @@ export class AppConfig {
     this.botOutputMaxBytes = values.BOT_OUTPUT_MAX_BYTES;
     this.botSettleTimeoutMs = values.BOT_SETTLE_TIMEOUT_MS;
     this.botFairShare = {
+      perProcess: values.BOT_HOOKS_PER_PROCESS,
+      perTenant: values.BOT_HOOKS_PER_TENANT,
       heavyPerProcess: values.BOT_HEAVY_HOOKS_PER_PROCESS,
       heavyPerTenant: values.BOT_HEAVY_HOOKS_PER_TENANT,
       heavyHookMs: values.BOT_HEAVY_HOOK_MS,
