@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BotId, ChannelId, TenantId } from '#core';
 import { NatsEventBus, NatsRunnerHub } from '#events';
 import type { BotAddress } from '#events';
-import { testNats } from '#test-support';
+import { QUIET_RUNNER_API, testNats } from '#test-support';
 import { POISON_STRIKES, ProcessBotRunners } from './process-bot.runners.js';
 import type { ProcessRunnerOptions, RunnerCommand } from './process-bot.runners.js';
 import { RUNNER_ENTRY } from './runner-command.js';
@@ -277,21 +277,7 @@ describe('ProcessBotRunners', () => {
 
     beforeAll(() => {
       // The API's side of `load`: a bot with no events yet.
-      hub.serve({
-        load: () =>
-          Promise.resolve({
-            ok: true,
-            bot: {
-              code: 'export default class Quiet { onMessage() {} }',
-              params: {},
-              egress: [],
-              state: {},
-              lastEventSeq: 0,
-              slots: [],
-            },
-          }),
-        effects: () => Promise.resolve({ status: 'committed', stateApplied: false }),
-      });
+      hub.serve(QUIET_RUNNER_API);
     });
 
     it('stops an idle runner cleanly (exit 0) and starts it only when needed again', async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { BotId, ChannelId, TenantId } from '#core';
 import { NatsEventBus, NatsRunnerHub } from '#events';
 import type { BotAddress } from '#events';
-import { testNats } from '#test-support';
+import { QUIET_RUNNER_API, testNats } from '#test-support';
 import { loadConfig } from '../config/app.config.js';
 import { linkedLibraries, prepareGvisorCommand } from './gvisor.js';
 import { gvisorRunnerCommand, plainRunnerCommand } from './runner-command.js';
@@ -157,21 +157,7 @@ describe('RunnerMemoryLimit', () => {
         ackWaitMs: 5_000,
         logger: { error: () => undefined },
       });
-      hub.serve({
-        load: () =>
-          Promise.resolve({
-            ok: true,
-            bot: {
-              code: 'export default class Quiet { onMessage() {} }',
-              params: {},
-              egress: [],
-              state: {},
-              lastEventSeq: 0,
-              slots: [],
-            },
-          }),
-        effects: () => Promise.resolve({ status: 'committed', stateApplied: false }),
-      });
+      hub.serve(QUIET_RUNNER_API);
       await hub.prepare(bot);
     });
 
