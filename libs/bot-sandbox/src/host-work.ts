@@ -19,7 +19,7 @@ export interface HostWorkLimits {
 export const HOST_WORK_LIMITS: HostWorkLimits = {
   hashChars: 1024 * 1024,
   randomBytes: 1024,
-  units: 16 * 1024 * 1024,
+  units: 4 * 1024 * 1024,
   unitsPerCall: 4 * 1024,
   fetches: 16,
 };

@@ -57,10 +57,12 @@ export interface BotServiceSettings {
 const UNBOUNDED_SHARE: FairShareSettings = {
   perProcess: 64,
   perTenant: 64,
+  newPerTenant: 64,
   heavyPerProcess: 64,
   heavyPerTenant: 64,
   heavyHookMs: 1_000,
   tenantCpuMsPerMinute: Number.MAX_SAFE_INTEGER,
+  tenantCpuBurstMs: Number.MAX_SAFE_INTEGER,
 };
 
 export interface BotServiceLogger {

@@ -6,10 +6,12 @@ import type { FairShareSettings } from './hook-scheduler.js';
 const SHARE: FairShareSettings = {
   perProcess: 16,
   perTenant: 8,
+  newPerTenant: 8,
   heavyPerProcess: 2,
   heavyPerTenant: 1,
   heavyHookMs: 50,
   tenantCpuMsPerMinute: 1e9,
+  tenantCpuBurstMs: 1e9,
 };
 
 /** A hook the test finishes when it likes, having used `cpuMs`. */
@@ -32,6 +34,11 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 /** Makes each bot heavy: one costly hook. */
 async function makeHeavy(scheduler: HookScheduler, tenant: string, bots: string[]) {
   for (const bot of bots) await scheduler.run(tenant, bot, quick(500));
+}
+
+/** Makes each bot light: one quick hook. */
+async function makeLight(scheduler: HookScheduler, tenant: string, bots: string[]) {
+  for (const bot of bots) await scheduler.run(tenant, bot, quick(1));
 }
 
 describe('HookScheduler', () => {
@@ -68,6 +75,27 @@ describe('HookScheduler', () => {
     await tick();
     expect(log).toEqual(['start a1', 'start a2', 'start b1', 'start a3']);
     for (const h of hooks) h.finish();
+    await Promise.all(runs);
+  });
+
+  it("gives a tenant's new bots few places, and its known quick bots go on meanwhile", async () => {
+    const scheduler = new HookScheduler({ ...SHARE, newPerTenant: 1 });
+    await makeLight(scheduler, 'ten_a', ['a-quick']);
+    const log: string[] = [];
+    const fresh = ['n1', 'n2'].map((name) => controlled(log, name, 500));
+    const quickOne = controlled(log, 'a-quick');
+    const other = controlled(log, 'b-new');
+    const runs = [
+      ...fresh.map((h, i) => scheduler.run('ten_a', `n${i + 1}`, h.hook)),
+      scheduler.run('ten_a', 'a-quick', quickOne.hook),
+      scheduler.run('ten_b', 'b-new', other.hook),
+    ];
+    await tick();
+    expect(log).toEqual(['start n1', 'start a-quick', 'start b-new']);
+    fresh[0]!.finish();
+    await tick();
+    expect(log).toContain('start n2');
+    for (const h of [...fresh, quickOne, other]) h.finish();
     await Promise.all(runs);
   });
 
@@ -109,7 +137,10 @@ describe('HookScheduler', () => {
 
   it("skips a tenant's hooks once its CPU budget is spent, and runs them again as it refills", async () => {
     let now = 0;
-    const scheduler = new HookScheduler({ ...SHARE, tenantCpuMsPerMinute: 1_000 }, () => now);
+    const scheduler = new HookScheduler(
+      { ...SHARE, tenantCpuMsPerMinute: 1_000, tenantCpuBurstMs: 1_000 },
+      () => now,
+    );
     expect((await scheduler.run('ten_a', 'a1', quick(1_500))).ok).toBe(true);
     expect(await scheduler.run('ten_a', 'a2', quick(1))).toEqual({
       ok: false,
@@ -126,7 +157,10 @@ describe('HookScheduler', () => {
 
   it('charges the wall time of a hook that reports no CPU time', async () => {
     let now = 0;
-    const scheduler = new HookScheduler({ ...SHARE, tenantCpuMsPerMinute: 1_000 }, () => now);
+    const scheduler = new HookScheduler(
+      { ...SHARE, tenantCpuMsPerMinute: 1_000, tenantCpuBurstMs: 1_000 },
+      () => now,
+    );
     await scheduler.run('ten_a', 'a1', () => {
       now += 2_000;
       return Promise.resolve({ ok: false, error: 'time limit exceeded (2000 ms)' });

@@ -5,42 +5,54 @@ export interface FairShareSettings {
   readonly perProcess: number;
   /** Hooks of one tenant running at once in this process. */
   readonly perTenant: number;
-  /** Of those, hooks of heavy bots running at once in this process. */
+  /** Of those, hooks of bots not yet known to be quick (new, or not seen lately). */
+  readonly newPerTenant: number;
+  /** Hooks of heavy bots running at once in this process. */
   readonly heavyPerProcess: number;
-  /** Of those, hooks of one tenant's heavy bots running at once in this process. */
+  /** Of those, hooks of one tenant's heavy bots. */
   readonly heavyPerTenant: number;
   /** A hook that used this much CPU time, ms, makes its bot heavy until a hook of it does not. */
   readonly heavyHookMs: number;
-  /** CPU time one tenant's hooks may use per minute in this process, ms (also its burst). */
+  /** CPU time one tenant's hooks may use per minute in this process, ms: the refill rate. */
   readonly tenantCpuMsPerMinute: number;
+  /** CPU time one tenant's hooks may spend at once, ms: the bucket's size. */
+  readonly tenantCpuBurstMs: number;
 }
 
+/** What a bot's last hook says of its next: quick, costly, or nothing yet. */
+type HookClass = 'light' | 'new' | 'heavy';
+
 const MINUTE_MS = 60_000;
-/** Heavy bots remembered; past this the longest-known are forgotten (they start light again). */
-const HEAVY_BOTS_KEPT = 10_000;
+/** Bots whose class is remembered; past this the longest-known are forgotten (they start new). */
+const BOTS_KEPT = 10_000;
 
 /** One tenant's place: its hooks running and waiting, and its CPU allowance. */
 interface TenantShare {
-  running: number;
-  heavyRunning: number;
-  /** Hooks waiting for a place, light and heavy apart: a light one never waits behind a heavy. */
-  readonly light: (() => void)[];
-  readonly heavy: (() => void)[];
+  readonly running: Record<HookClass, number>;
+  /** Hooks waiting for a place, by class: a light one never waits behind the others. */
+  readonly waiting: Record<HookClass, (() => void)[]>;
   /** CPU ms the tenant may still spend (a token bucket); at or below zero it must wait. */
   balance: number;
   /** When `balance` was last brought up to date, ms on the monotonic clock. */
   updatedAt: number;
 }
 
+/** The order in which a tenant's waiting hooks are started. */
+const CLASSES: readonly HookClass[] = ['light', 'new', 'heavy'];
+
 /**
  * Shares this process's hooks between tenants (issue 11, item 5):
- * - every tenant has a budget of hook CPU time per minute; past it, its hooks are skipped with a
- *   visible `bot:error` until the budget refills;
+ * - every tenant has a budget of hook CPU time (a token bucket: `tenantCpuMsPerMinute`, at most
+ *   `tenantCpuBurstMs` at once); past it, its hooks are skipped with a visible `bot:error` until it
+ *   refills;
  * - hooks run at most `perProcess` at once, and `perTenant` of one tenant, so a burst of events
  *   cannot start an isolate for every bot at once; waiting tenants are served in turn;
- * - a bot whose last hook was costly (it used `heavyHookMs` of CPU time) is heavy, and heavy hooks
- *   have only a few places (`heavyPerTenant`, `heavyPerProcess`): CPU-burning bots never hold every
- *   core, and a light hook, what honest bots run, never waits behind them.
+ * - what a bot's last hook cost decides its next one's place. A bot whose last hook was quick is
+ *   light: it waits only for the caps above. A bot not known yet (new, or not seen lately) waits
+ *   for one of `newPerTenant` places, so a tenant's new bots cannot all burn the cores at once. A
+ *   bot whose last hook used `heavyHookMs` of CPU time is heavy, with fewer places still
+ *   (`heavyPerTenant`, `heavyPerProcess`). A light hook, what honest bots run, never waits behind
+ *   a new or heavy one.
  * Hooks of one bot already run one at a time.
  */
 export class HookScheduler {
@@ -49,7 +61,8 @@ export class HookScheduler {
   private readonly tenants = new Map<string, TenantShare>();
   /** Tenants with hooks waiting, served in this order (round robin). */
   private readonly queue: string[] = [];
-  private readonly heavyBots = new Set<string>();
+  /** What each bot's last hook cost, most recently run last. */
+  private readonly known = new Map<string, 'light' | 'heavy'>();
 
   constructor(
     private readonly settings: FairShareSettings,
@@ -64,11 +77,11 @@ export class HookScheduler {
   ): Promise<HookOutcome> {
     const share = this.shareOf(tenantId);
     if (this.overBudget(share)) return this.refusal();
-    const heavy = this.heavyBots.has(botKey);
-    await this.turn(tenantId, share, heavy);
+    const kind = this.known.get(botKey) ?? 'new';
+    await this.turn(tenantId, share, kind);
     // The budget may have run out while the hook waited for its turn.
     if (this.overBudget(share)) {
-      this.release(tenantId, share, heavy);
+      this.release(tenantId, share, kind);
       return this.refusal();
     }
     const started = this.now();
@@ -79,8 +92,8 @@ export class HookScheduler {
     } finally {
       const spent = outcome?.cpuMs ?? this.now() - started;
       share.balance -= spent;
-      this.mark(botKey, spent >= this.settings.heavyHookMs);
-      this.release(tenantId, share, heavy);
+      this.remember(botKey, spent >= this.settings.heavyHookMs ? 'heavy' : 'light');
+      this.release(tenantId, share, kind);
     }
   }
 
@@ -99,14 +112,12 @@ export class HookScheduler {
     };
   }
 
-  /** Remembers whether the bot's last hook was costly (a hook past a time limit always is). */
-  private mark(botKey: string, costly: boolean): void {
-    this.heavyBots.delete(botKey);
-    if (!costly) return;
-    this.heavyBots.add(botKey);
-    if (this.heavyBots.size > HEAVY_BOTS_KEPT) {
-      const oldest = this.heavyBots.values().next().value;
-      if (oldest !== undefined) this.heavyBots.delete(oldest);
+  private remember(botKey: string, kind: 'light' | 'heavy'): void {
+    this.known.delete(botKey);
+    this.known.set(botKey, kind);
+    if (this.known.size > BOTS_KEPT) {
+      const oldest = this.known.keys().next().value;
+      if (oldest !== undefined) this.known.delete(oldest);
     }
   }
 
@@ -114,11 +125,9 @@ export class HookScheduler {
     let share = this.tenants.get(tenantId);
     if (!share) {
       share = {
-        running: 0,
-        heavyRunning: 0,
-        light: [],
-        heavy: [],
-        balance: this.settings.tenantCpuMsPerMinute,
+        running: { light: 0, new: 0, heavy: 0 },
+        waiting: { light: [], new: [], heavy: [] },
+        balance: this.settings.tenantCpuBurstMs,
         updatedAt: this.now(),
       };
       this.tenants.set(tenantId, share);
@@ -129,19 +138,16 @@ export class HookScheduler {
   /** Refills the tenant's allowance for the time passed; true while it is spent. */
   private overBudget(share: TenantShare): boolean {
     const now = this.now();
-    const budget = this.settings.tenantCpuMsPerMinute;
-    share.balance = Math.min(
-      budget,
-      share.balance + ((now - share.updatedAt) * budget) / MINUTE_MS,
-    );
+    const { tenantCpuMsPerMinute: rate, tenantCpuBurstMs: burst } = this.settings;
+    share.balance = Math.min(burst, share.balance + ((now - share.updatedAt) * rate) / MINUTE_MS);
     share.updatedAt = now;
     return share.balance <= 0;
   }
 
-  private turn(tenantId: string, share: TenantShare, heavy: boolean): Promise<void> {
-    const waiting = heavy ? share.heavy : share.light;
-    if (waiting.length === 0 && this.hasRoom(share, heavy)) {
-      this.take(share, heavy);
+  private turn(tenantId: string, share: TenantShare, kind: HookClass): Promise<void> {
+    const waiting = share.waiting[kind];
+    if (waiting.length === 0 && this.hasRoom(share, kind)) {
+      this.take(share, kind, 1);
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -150,28 +156,24 @@ export class HookScheduler {
     });
   }
 
-  private hasRoom(share: TenantShare, heavy: boolean): boolean {
-    const { perProcess, perTenant, heavyPerProcess, heavyPerTenant } = this.settings;
-    if (this.running >= perProcess || share.running >= perTenant) return false;
-    return !heavy || (this.heavyRunning < heavyPerProcess && share.heavyRunning < heavyPerTenant);
+  private hasRoom(share: TenantShare, kind: HookClass): boolean {
+    const { perProcess, perTenant, newPerTenant, heavyPerProcess, heavyPerTenant } = this.settings;
+    const { light, heavy } = share.running;
+    if (this.running >= perProcess || light + share.running.new + heavy >= perTenant) return false;
+    if (kind === 'new') return share.running.new < newPerTenant;
+    if (kind === 'heavy') return this.heavyRunning < heavyPerProcess && heavy < heavyPerTenant;
+    return true;
   }
 
-  private take(share: TenantShare, heavy: boolean): void {
-    this.running += 1;
-    share.running += 1;
-    if (heavy) {
-      this.heavyRunning += 1;
-      share.heavyRunning += 1;
-    }
+  /** Counts a hook of `kind` in (`by` 1) or out (-1). */
+  private take(share: TenantShare, kind: HookClass, by: 1 | -1): void {
+    this.running += by;
+    share.running[kind] += by;
+    if (kind === 'heavy') this.heavyRunning += by;
   }
 
-  private release(tenantId: string, share: TenantShare, heavy: boolean): void {
-    this.running -= 1;
-    share.running -= 1;
-    if (heavy) {
-      this.heavyRunning -= 1;
-      share.heavyRunning -= 1;
-    }
+  private release(tenantId: string, share: TenantShare, kind: HookClass): void {
+    this.take(share, kind, -1);
     // The tenant that just had a turn goes behind the others.
     const queued = this.queue.indexOf(tenantId);
     if (queued >= 0) this.queue.push(...this.queue.splice(queued, 1));
@@ -181,8 +183,8 @@ export class HookScheduler {
 
   /** An idle tenant with a full allowance is forgotten: it would start the same way again. */
   private forgetIfIdle(tenantId: string, share: TenantShare): void {
-    if (share.running > 0 || share.light.length > 0 || share.heavy.length > 0) return;
-    if (!this.overBudget(share) && share.balance >= this.settings.tenantCpuMsPerMinute) {
+    if (CLASSES.some((kind) => share.running[kind] > 0 || share.waiting[kind].length > 0)) return;
+    if (!this.overBudget(share) && share.balance >= this.settings.tenantCpuBurstMs) {
       this.tenants.delete(tenantId);
     }
   }
@@ -195,16 +197,18 @@ export class HookScheduler {
       const share = this.tenants.get(tenantId);
       const started = share ? this.startOne(share) : false;
       passed = started ? 0 : passed + 1;
-      if (share && share.light.length + share.heavy.length > 0) this.queue.push(tenantId);
+      if (share && CLASSES.some((kind) => share.waiting[kind].length > 0)) {
+        this.queue.push(tenantId);
+      }
     }
   }
 
-  /** Starts the tenant's next light hook, or else its next heavy one, if either has room. */
+  /** Starts the tenant's next waiting hook that has room, light ones first. */
   private startOne(share: TenantShare): boolean {
-    for (const heavy of [false, true]) {
-      const waiting = heavy ? share.heavy : share.light;
-      if (waiting.length > 0 && this.hasRoom(share, heavy)) {
-        this.take(share, heavy);
+    for (const kind of CLASSES) {
+      const waiting = share.waiting[kind];
+      if (waiting.length > 0 && this.hasRoom(share, kind)) {
+        this.take(share, kind, 1);
         (waiting.shift() as () => void)();
         return true;
       }

@@ -47,10 +47,12 @@ const environment = z.object({
   BOT_SETTLE_TIMEOUT_MS: int(0, 60_000, 5_000),
   BOT_HOOKS_PER_PROCESS: int(1, 1_024, 32),
   BOT_HOOKS_PER_TENANT: int(1, 1_024, 8),
+  BOT_NEW_HOOKS_PER_TENANT: int(1, 1_024, Math.max(1, availableParallelism() - 1)),
   BOT_HEAVY_HOOKS_PER_PROCESS: int(1, 1_024, Math.max(1, availableParallelism() - 1)),
   BOT_HEAVY_HOOKS_PER_TENANT: int(1, 1_024, 1),
   BOT_HEAVY_HOOK_MS: int(1, 60_000, 50),
   BOT_TENANT_HOOK_CPU_MS_PER_MINUTE: int(100, 3_600_000, 20_000),
+  BOT_TENANT_HOOK_CPU_BURST_MS: int(100, 3_600_000, 5_000),
   BOT_EGRESS_TIMEOUT_MS: int(100, 60_000, 5_000),
   BOT_EGRESS_MAX_BYTES: int(1_024, 64 * 1024 * 1024, 1024 * 1024),
   BOT_EGRESS_ALLOW_LOOPBACK: z
@@ -125,10 +127,12 @@ export class AppConfig {
   readonly botFairShare: {
     readonly perProcess: number;
     readonly perTenant: number;
+    readonly newPerTenant: number;
     readonly heavyPerProcess: number;
     readonly heavyPerTenant: number;
     readonly heavyHookMs: number;
     readonly tenantCpuMsPerMinute: number;
+    readonly tenantCpuBurstMs: number;
   };
   /** ctx.fetch limits (issue 4 item 5); loopback only for tests; extra CAs for private PKI. */
   readonly botEgress: {
@@ -190,10 +194,12 @@ export class AppConfig {
     this.botFairShare = {
       perProcess: values.BOT_HOOKS_PER_PROCESS,
       perTenant: values.BOT_HOOKS_PER_TENANT,
+      newPerTenant: values.BOT_NEW_HOOKS_PER_TENANT,
       heavyPerProcess: values.BOT_HEAVY_HOOKS_PER_PROCESS,
       heavyPerTenant: values.BOT_HEAVY_HOOKS_PER_TENANT,
       heavyHookMs: values.BOT_HEAVY_HOOK_MS,
       tenantCpuMsPerMinute: values.BOT_TENANT_HOOK_CPU_MS_PER_MINUTE,
+      tenantCpuBurstMs: values.BOT_TENANT_HOOK_CPU_BURST_MS,
     };
     this.botEgress = {
       timeoutMs: values.BOT_EGRESS_TIMEOUT_MS,
