@@ -257,6 +257,8 @@ const FAIR_SHARE_VARIABLES: Record<string, string> = {
   heavyPerProcess: 'BOT_HEAVY_HOOKS_PER_PROCESS',
   perTenant: 'BOT_HOOKS_PER_TENANT',
   perProcess: 'BOT_HOOKS_PER_PROCESS',
+  newPerTenant: 'BOT_NEW_HOOKS_PER_TENANT',
+  tenantCpuBurstMs: 'BOT_TENANT_HOOK_CPU_BURST_MS',
 };
 
 const mb = (value: number) => `${Math.round(value)} MiB`;

@@ -78,6 +78,7 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
               url: config.databaseUrl,
               dataDir: config.dataDir,
               poolSize: config.dbPoolSize,
+              logger: new Logger('Database'),
             }),
         },
         {

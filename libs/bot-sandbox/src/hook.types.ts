@@ -22,6 +22,11 @@ export interface HookRequest {
   readonly egress: readonly string[];
   /** The bot's scratch directory behind `ctx.workspace`; absent or null: it has none. */
   readonly workspace?: string | null;
+  /**
+   * A shorter wall-time limit for this hook than the sandbox's own, ms (what is left of its
+   * tenant's CPU budget); never a longer one.
+   */
+  readonly timeoutMs?: number | undefined;
 }
 
 export interface PostEffect {

@@ -193,6 +193,18 @@ describe('IsolateSandbox', () => {
     expect(words).toEqual(['one', 'two', 'two', 'one']);
   });
 
+  it('ends a hook at a shorter limit the caller gives, never at a longer one', async () => {
+    const loop = `export default class L { onMessage() { for (;;) {} } }`;
+    expect(await sandbox.run(request(loop, { timeoutMs: 50 }))).toMatchObject({
+      ok: false,
+      error: 'time limit exceeded (50 ms)',
+    });
+    expect(await sandbox.run(request(loop, { timeoutMs: 60_000 }))).toMatchObject({
+      ok: false,
+      error: 'time limit exceeded (300 ms)',
+    });
+  });
+
   it('keeps working when disposed while a context is being made ahead', async () => {
     const own = new IsolateSandbox({ memoryMb: 16, timeoutMs: 300, maxOutputBytes: 1024 });
     const code = `export default class O { constructor(c) { this.c = c; } onMessage() { this.c.post('bot', {}); } }`;

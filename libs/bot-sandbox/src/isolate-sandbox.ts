@@ -87,7 +87,8 @@ export class IsolateSandbox {
   /** Runs one hook and returns its effects, or the reason it failed (never throws for bot faults). */
   async run(request: HookRequest): Promise<HookOutcome> {
     // The driver needs neither the key nor the code (it runs the module it was given).
-    const { isolationKey, code, egress, workspace, ...forBot } = request;
+    const { isolationKey, code, egress, workspace, timeoutMs: cap, ...forBot } = request;
+    const timeoutMs = Math.max(1, Math.min(this.limits.timeoutMs, Math.floor(cap ?? Infinity)));
     const fetcher = this.egress && egress.length > 0 ? this.fetchFor(egress) : null;
     const files =
       workspace && this.limits.workspaceBytes
@@ -97,7 +98,7 @@ export class IsolateSandbox {
     return this.withContext(
       isolationKey,
       code,
-      { fetcher, files, hook },
+      { fetcher, files, hook, timeoutMs },
       async (loaded, deadline) => {
         const json: unknown =
           loaded.output ??
@@ -176,14 +177,15 @@ export class IsolateSandbox {
     const started = performance.now();
     const cpuBefore = isolate.cpuTime;
     let hostWork: HostWork | null = null;
-    const deadline = Date.now() + this.limits.timeoutMs;
+    const { timeoutMs } = host;
+    const deadline = Date.now() + timeoutMs;
     const watch = { timedOut: false };
     // The isolate's own timeouts cover synchronous runs; this watchdog also ends a hook stuck in
     // promise jobs, by disposing the isolate (it is this hook's alone).
     const watchdog = setTimeout(() => {
       watch.timedOut = true;
       if (!isolate.isDisposed) isolate.dispose();
-    }, this.limits.timeoutMs + 50);
+    }, timeoutMs + 50);
     // Every handle into the isolate is released at the end: an unreleased module or reference keeps
     // its context alive, and a warm isolate's heap would grow hook by hook to its limit.
     const handles = new Handles();
@@ -221,7 +223,7 @@ export class IsolateSandbox {
       const effects = await finish({ output, settle, work }, deadline);
       return { ok: true, effects, cpuMs: cpuMs() };
     } catch (error) {
-      const reason = describeFailure(error, isolate, watch.timedOut, this.limits);
+      const reason = describeFailure(error, isolate, watch.timedOut, timeoutMs, this.limits);
       return { ok: false, error: reason, cpuMs: cpuMs() };
     } finally {
       clearTimeout(watchdog);
@@ -300,6 +302,8 @@ interface HostServices {
   readonly files: BotWorkspace | null;
   /** The request the driver hands the bot, and the output limit. */
   readonly hook: readonly [string, number];
+  /** The hook's wall-time limit, ms. */
+  readonly timeoutMs: number;
 }
 
 /**
@@ -432,10 +436,11 @@ function describeFailure(
   error: unknown,
   isolate: ivm.Isolate,
   timedOut: boolean,
+  timeoutMs: number,
   limits: SandboxLimits,
 ): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (timedOut || /timed out/i.test(message)) return `time limit exceeded (${limits.timeoutMs} ms)`;
+  if (timedOut || /timed out/i.test(message)) return `time limit exceeded (${timeoutMs} ms)`;
   if (/memory limit/i.test(message) || isolate.isDisposed)
     return `memory limit exceeded (${limits.memoryMb} MiB)`;
   if (error instanceof z.ZodError) return 'the hook returned malformed effects';

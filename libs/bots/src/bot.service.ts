@@ -523,7 +523,7 @@ export class BotService extends BotHost {
   ): Promise<HookOutcome & { hook: HookName }> {
     const call = hookCall(channel.slots, toHookEvent(event));
     const key = `${channel.tenantId}/${channel.id}/${bot.botId}`;
-    const outcome = await this.scheduler.run(channel.tenantId, key, () =>
+    const outcome = await this.scheduler.run(channel.tenantId, key, (budgetMs) =>
       this.launcher.run({
         isolationKey: key,
         code: bot.code,
@@ -536,6 +536,7 @@ export class BotService extends BotHost {
         now: Date.now(),
         egress: egressOf(bot.manifest),
         workspace: this.workspaceOf(channel.tenantId, channel.id, bot.botId),
+        timeoutMs: budgetMs,
       }),
     );
     return { ...outcome, hook: call.hook };

@@ -155,6 +155,32 @@ describe('HookScheduler', () => {
     expect((await scheduler.run('ten_a', 'a2', quick(1))).ok).toBe(true);
   });
 
+  it('lets a hook run only as long as its tenant has CPU time left, and says why it stopped', async () => {
+    let now = 0;
+    const scheduler = new HookScheduler(
+      { ...SHARE, tenantCpuMsPerMinute: 1_000, tenantCpuBurstMs: 1_000 },
+      () => now,
+    );
+    await scheduler.run('ten_a', 'a1', quick(600));
+    let given = 0;
+    const cut = await scheduler.run('ten_a', 'a2', (budgetMs) => {
+      given = budgetMs;
+      now += budgetMs;
+      return Promise.resolve({
+        ok: false,
+        error: `time limit exceeded (${budgetMs} ms)`,
+        cpuMs: budgetMs,
+      });
+    });
+    expect(given).toBe(400);
+    expect(cut).toEqual({
+      ok: false,
+      error:
+        "stopped: this tenant's bots used up their hook CPU time on this server (1000 ms a minute); later events run as it refills",
+      cpuMs: 400,
+    });
+  });
+
   it('charges the wall time of a hook that reports no CPU time', async () => {
     let now = 0;
     const scheduler = new HookScheduler(

@@ -69,11 +69,15 @@ export class HookScheduler {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** Runs one hook of `botKey` for the tenant, in its turn, unless the tenant is out of CPU time. */
+  /**
+   * Runs one hook of `botKey` for the tenant, in its turn, unless the tenant is out of CPU time.
+   * `hook` gets what is left of the tenant's budget, ms: the longest it may run, so a hook that
+   * burns the CPU stops when its tenant's budget runs out rather than at its own time limit.
+   */
   async run(
     tenantId: string,
     botKey: string,
-    hook: () => Promise<HookOutcome>,
+    hook: (budgetMs: number) => Promise<HookOutcome>,
   ): Promise<HookOutcome> {
     const share = this.shareOf(tenantId);
     if (this.overBudget(share)) return this.refusal();
@@ -85,9 +89,14 @@ export class HookScheduler {
       return this.refusal();
     }
     const started = this.now();
+    const budgetMs = Math.max(1, Math.floor(share.balance));
     let outcome: HookOutcome | null = null;
     try {
-      outcome = await hook();
+      outcome = await hook(budgetMs);
+      // Stopped at the budget, not at the bot's own limit: say which.
+      if (!outcome.ok && outcome.error === `time limit exceeded (${budgetMs} ms)`) {
+        outcome = { ...outcome, error: this.refusal('stopped').error };
+      }
       return outcome;
     } finally {
       const spent = outcome?.cpuMs ?? this.now() - started;
@@ -102,11 +111,11 @@ export class HookScheduler {
     return { all: this.running, heavy: this.heavyRunning };
   }
 
-  private refusal(): HookOutcome {
+  private refusal(what: 'skipped' | 'stopped' = 'skipped'): HookOutcome & { ok: false } {
     return {
       ok: false,
       error:
-        `skipped: this tenant's bots used up their hook CPU time on this server ` +
+        `${what}: this tenant's bots used up their hook CPU time on this server ` +
         `(${this.settings.tenantCpuMsPerMinute} ms a minute); later events run as it refills`,
       cpuMs: 0,
     };
