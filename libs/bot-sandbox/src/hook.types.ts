@@ -23,10 +23,10 @@ export interface HookRequest {
   /** The bot's scratch directory behind `ctx.workspace`; absent or null: it has none. */
   readonly workspace?: string | null;
   /**
-   * A shorter wall-time limit for this hook than the sandbox's own, ms (what is left of its
-   * tenant's CPU budget); never a longer one.
+   * The CPU time this hook's isolate may use, ms (what is left of its tenant's budget); past it
+   * the hook is stopped. Absent: only the sandbox's own limits apply.
    */
-  readonly timeoutMs?: number | undefined;
+  readonly cpuLimitMs?: number | undefined;
 }
 
 export interface PostEffect {

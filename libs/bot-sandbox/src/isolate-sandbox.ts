@@ -27,6 +27,9 @@ const egressRequest = z.object({
   body: z.string().nullable(),
 });
 
+/** How often a hook's CPU time is read against its CPU limit, ms. */
+const CPU_CHECK_MS = 20;
+
 /** Room for the JSON punctuation around the accounted items of a hook's output. */
 const OUTPUT_ENVELOPE_BYTES = 16 * 1024;
 
@@ -87,8 +90,7 @@ export class IsolateSandbox {
   /** Runs one hook and returns its effects, or the reason it failed (never throws for bot faults). */
   async run(request: HookRequest): Promise<HookOutcome> {
     // The driver needs neither the key nor the code (it runs the module it was given).
-    const { isolationKey, code, egress, workspace, timeoutMs: cap, ...forBot } = request;
-    const timeoutMs = Math.max(1, Math.min(this.limits.timeoutMs, Math.floor(cap ?? Infinity)));
+    const { isolationKey, code, egress, workspace, cpuLimitMs, ...forBot } = request;
     const fetcher = this.egress && egress.length > 0 ? this.fetchFor(egress) : null;
     const files =
       workspace && this.limits.workspaceBytes
@@ -98,7 +100,7 @@ export class IsolateSandbox {
     return this.withContext(
       isolationKey,
       code,
-      { fetcher, files, hook, timeoutMs },
+      { fetcher, files, hook, cpuLimitMs: cpuLimitMs ?? null },
       async (loaded, deadline) => {
         const json: unknown =
           loaded.output ??
@@ -177,15 +179,26 @@ export class IsolateSandbox {
     const started = performance.now();
     const cpuBefore = isolate.cpuTime;
     let hostWork: HostWork | null = null;
-    const { timeoutMs } = host;
+    const { timeoutMs } = this.limits;
     const deadline = Date.now() + timeoutMs;
-    const watch = { timedOut: false };
+    const watch = { timedOut: false, cpuSpent: false };
     // The isolate's own timeouts cover synchronous runs; this watchdog also ends a hook stuck in
     // promise jobs, by disposing the isolate (it is this hook's alone).
     const watchdog = setTimeout(() => {
       watch.timedOut = true;
       if (!isolate.isDisposed) isolate.dispose();
     }, timeoutMs + 50);
+    // The CPU limit: the isolate's CPU time, read while it runs, ends a hook that burns it.
+    const { cpuLimitMs } = host;
+    const cpuWatch =
+      cpuLimitMs === null
+        ? null
+        : setInterval(() => {
+            if (isolate.isDisposed) return;
+            if (Number(isolate.cpuTime - cpuBefore) / 1e6 <= cpuLimitMs) return;
+            watch.cpuSpent = true;
+            isolate.dispose();
+          }, CPU_CHECK_MS);
     // Every handle into the isolate is released at the end: an unreleased module or reference keeps
     // its context alive, and a warm isolate's heap would grow hook by hook to its limit.
     const handles = new Handles();
@@ -223,10 +236,13 @@ export class IsolateSandbox {
       const effects = await finish({ output, settle, work }, deadline);
       return { ok: true, effects, cpuMs: cpuMs() };
     } catch (error) {
-      const reason = describeFailure(error, isolate, watch.timedOut, timeoutMs, this.limits);
+      const reason = watch.cpuSpent
+        ? `CPU limit reached (${cpuLimitMs} ms)`
+        : describeFailure(error, isolate, watch.timedOut, this.limits);
       return { ok: false, error: reason, cpuMs: cpuMs() };
     } finally {
       clearTimeout(watchdog);
+      clearInterval(cpuWatch ?? undefined);
       if (!isolate.isDisposed) handles.releaseAll();
       this.release(key, lease, prepared.module);
     }
@@ -302,8 +318,8 @@ interface HostServices {
   readonly files: BotWorkspace | null;
   /** The request the driver hands the bot, and the output limit. */
   readonly hook: readonly [string, number];
-  /** The hook's wall-time limit, ms. */
-  readonly timeoutMs: number;
+  /** The CPU time the hook may use, ms; null: no limit but the sandbox's own. */
+  readonly cpuLimitMs: number | null;
 }
 
 /**
@@ -436,11 +452,10 @@ function describeFailure(
   error: unknown,
   isolate: ivm.Isolate,
   timedOut: boolean,
-  timeoutMs: number,
   limits: SandboxLimits,
 ): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (timedOut || /timed out/i.test(message)) return `time limit exceeded (${timeoutMs} ms)`;
+  if (timedOut || /timed out/i.test(message)) return `time limit exceeded (${limits.timeoutMs} ms)`;
   if (/memory limit/i.test(message) || isolate.isDisposed)
     return `memory limit exceeded (${limits.memoryMb} MiB)`;
   if (error instanceof z.ZodError) return 'the hook returned malformed effects';

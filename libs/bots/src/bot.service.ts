@@ -536,7 +536,7 @@ export class BotService extends BotHost {
         now: Date.now(),
         egress: egressOf(bot.manifest),
         workspace: this.workspaceOf(channel.tenantId, channel.id, bot.botId),
-        timeoutMs: budgetMs,
+        cpuLimitMs: budgetMs,
       }),
     );
     return { ...outcome, hook: call.hook };

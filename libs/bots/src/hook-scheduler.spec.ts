@@ -155,7 +155,7 @@ describe('HookScheduler', () => {
     expect((await scheduler.run('ten_a', 'a2', quick(1))).ok).toBe(true);
   });
 
-  it('lets a hook run only as long as its tenant has CPU time left, and says why it stopped', async () => {
+  it('gives a hook only the CPU time its tenant has left, and says why it stopped', async () => {
     let now = 0;
     const scheduler = new HookScheduler(
       { ...SHARE, tenantCpuMsPerMinute: 1_000, tenantCpuBurstMs: 1_000 },
@@ -168,7 +168,7 @@ describe('HookScheduler', () => {
       now += budgetMs;
       return Promise.resolve({
         ok: false,
-        error: `time limit exceeded (${budgetMs} ms)`,
+        error: `CPU limit reached (${budgetMs} ms)`,
         cpuMs: budgetMs,
       });
     });

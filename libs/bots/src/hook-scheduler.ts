@@ -71,7 +71,7 @@ export class HookScheduler {
 
   /**
    * Runs one hook of `botKey` for the tenant, in its turn, unless the tenant is out of CPU time.
-   * `hook` gets what is left of the tenant's budget, ms: the longest it may run, so a hook that
+   * `hook` gets what is left of the tenant's budget, ms: the CPU time it may use, so a hook that
    * burns the CPU stops when its tenant's budget runs out rather than at its own time limit.
    */
   async run(
@@ -93,8 +93,8 @@ export class HookScheduler {
     let outcome: HookOutcome | null = null;
     try {
       outcome = await hook(budgetMs);
-      // Stopped at the budget, not at the bot's own limit: say which.
-      if (!outcome.ok && outcome.error === `time limit exceeded (${budgetMs} ms)`) {
+      // Stopped at the tenant's budget: say so.
+      if (!outcome.ok && outcome.error === `CPU limit reached (${budgetMs} ms)`) {
         outcome = { ...outcome, error: this.refusal('stopped').error };
       }
       return outcome;
