@@ -13,14 +13,14 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../apps/api/src/config/app.config.js';
 import { startNats } from '../test/support/nats-server.mjs';
-import { connectAgent } from '../test/support/mcp-client.js';
-import type { Agent } from '../test/support/mcp-client.js';
 import { serviceToken } from '../test/support/oauth.js';
 import { runAdminCommand } from './support/admin-cli.js';
 import { benchAppEnv, natsAppEnv } from './support/app-env.js';
 import { openBenchDatabase } from './support/bench-database.js';
 import type { BatteryCommand, BatteryEvent, BatteryReport } from './support/hostile-battery.js';
 import { RssSampler } from './support/rss-sampler.js';
+import { ECHO_BOT, post, seatIn } from './support/seats.js';
+import type { Seat } from './support/seats.js';
 import { startServerProcess } from './support/server-process.js';
 import type { ServerProcess } from './support/server-process.js';
 import { heading, ms, report, sleep, summarize } from './support/stats.js';
@@ -54,18 +54,6 @@ const HOSTILE_TENANT = 'ten_hostile';
 const P99_RATIO_TARGET = 2;
 const RSS_TARGET_MB = 1024;
 
-/** Replies to every message in the same hook (post-latency's echo bot). */
-const ECHO_BOT = `export default class Echo {
-  constructor(ctx) { this.ctx = ctx; }
-  onMessage(m) { this.ctx.post('bot', { echo: m.body.text }); }
-}`;
-
-interface Seat {
-  readonly agent: Agent;
-  readonly channelId: string;
-  readonly memberToken: string;
-}
-
 interface SyncPage {
   messages: { sender: string; body: Record<string, unknown> }[];
   cursor: number;
@@ -75,29 +63,6 @@ interface SyncPage {
 interface Sample {
   readonly at: number;
   readonly ms: number;
-}
-
-async function canarySeat(url: string): Promise<Seat> {
-  const agent = await connectAgent(url, 'canary');
-  const created = await agent.call<{
-    channel_id: string;
-    invites: string[];
-    bot_errors?: string[];
-  }>('create_channel', { name: 'canary', slots: ['bot:echo', 'invite:a'], bot_code: ECHO_BOT });
-  if (created.bot_errors)
-    throw new Error(`the echo bot did not load: ${created.bot_errors.join('; ')}`);
-  const joined = await agent.call<{ rejoin_token: string }>('join_channel', {
-    invite_code: created.invites[0],
-  });
-  return { agent, channelId: created.channel_id, memberToken: joined.rejoin_token };
-}
-
-function post(seat: Seat, text: string): Promise<unknown> {
-  return seat.agent.call('post_message', {
-    channel_id: seat.channelId,
-    body: text,
-    member_token: seat.memberToken,
-  });
 }
 
 /**
@@ -272,7 +237,9 @@ const env = { ...benchAppEnv(database.url), ...natsAppEnv(nats) };
 const configDir = mkdtempSync(join(tmpdir(), 'mp-bench-config-'));
 const config = loadConfig({ ...process.env, ...env, DATA_DIR: configDir });
 rmSync(configDir, { recursive: true, force: true });
-const fairShare = (config as { botFairShare?: Record<string, number> }).botFairShare;
+// Builds before the hook scheduler (measured for comparison) have no such settings.
+const fairShare: Record<string, number> | undefined =
+  'botFairShare' in config ? { ...config.botFairShare } : undefined;
 report('launcher', `${config.botLauncher}; ${availableParallelism()} cores`);
 report(
   'bot limits',
@@ -290,7 +257,7 @@ const server = await startServerProcess('app-server', env);
 const rss = new RssSampler(server.pid);
 let battery: Battery | null = null;
 try {
-  const canary = await canarySeat(server.url);
+  const canary = await seatIn(server.url, ['bot:echo', 'invite:a'], ECHO_BOT, 'canary');
   const token = await hostileToken(database.url, server.url);
   battery = new Battery();
   battery.send({

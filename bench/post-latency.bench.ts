@@ -10,6 +10,8 @@ import { openBenchDatabase } from './support/bench-database.js';
 import { rawInsertRate } from './support/raw-inserts.js';
 import { startServerProcess } from './support/server-process.js';
 import { heading, ms, perSecond, ratio, report, summarize } from './support/stats.js';
+import { ECHO_BOT, post, seatIn } from './support/seats.js';
+import type { Seat } from './support/seats.js';
 import { storeAppendRate } from './support/store-posts.js';
 import { runClosedLoops } from './support/timed-loop.js';
 import type { LoopOptions } from './support/timed-loop.js';
@@ -19,43 +21,6 @@ const TIMED_POSTS = 1_000;
 const WRITER_COUNTS = [1, 16] as const;
 /** Shorter than the default loop: this benchmark runs six of them and should stay under a minute. */
 const RATE_LOOP: LoopOptions = { warmupMs: 500, durationMs: 4_000 };
-
-/** Replies to every message in the same hook: the smallest bot that commits an effect. */
-const ECHO_BOT = `export default class Echo {
-  constructor(ctx) { this.ctx = ctx; }
-  onMessage(m) { this.ctx.post('bot', { echo: m.body.text }); }
-}`;
-
-interface Seat {
-  readonly agent: Agent;
-  readonly channelId: string;
-  readonly memberToken: string;
-}
-
-/** A new channel with `slots`, and one agent seated in its first invite slot. */
-async function seatIn(url: string, slots: string[], botCode?: string): Promise<Seat> {
-  const agent = await connectAgent(url, 'bench-poster');
-  const created = await agent.call<{
-    channel_id: string;
-    invites: string[];
-    bot_errors?: string[];
-  }>('create_channel', { name: 'bench', slots, ...(botCode ? { bot_code: botCode } : {}) });
-  if (created.bot_errors) {
-    throw new Error(`the echo bot did not load: ${created.bot_errors.join('; ')}`);
-  }
-  const joined = await agent.call<{ rejoin_token: string }>('join_channel', {
-    invite_code: created.invites[0],
-  });
-  return { agent, channelId: created.channel_id, memberToken: joined.rejoin_token };
-}
-
-function post(seat: Seat, text: string): Promise<{ msg_id: number }> {
-  return seat.agent.call<{ msg_id: number }>('post_message', {
-    channel_id: seat.channelId,
-    body: text,
-    member_token: seat.memberToken,
-  });
-}
 
 /** Calls timed in turns: so many of one kind, then as many of the next. */
 const TURN = 50;

@@ -22,7 +22,7 @@ import {
   expectConsistentLog,
   expectOneReplyEach,
   playerMessages,
-  postWhile,
+  startTraffic,
   sleep,
 } from './traffic.js';
 import type { Attempt } from './traffic.js';
@@ -103,19 +103,7 @@ describe('PostgreSQL restarts under the API', () => {
     }
 
     const attempts: Attempt[] = [];
-    let running = true;
-    const traffic = Promise.all(
-      agents.map((agent, i) =>
-        postWhile({
-          channelId,
-          sender: senders[i] ?? '',
-          tag: `db-${i}`,
-          more: () => running,
-          via: () => agent,
-          attempts,
-        }),
-      ),
-    );
+    const stopTraffic = startTraffic({ channelId, agents, senders, tag: 'db', attempts });
 
     /** One outage: stop the server with `mode`, check what callers see, start it again. */
     const outageOf = async (mode: ShutdownMode) => {
@@ -207,9 +195,8 @@ describe('PostgreSQL restarts under the API', () => {
       await outageOf('fast');
       await outageOf('immediate');
     } finally {
-      running = false;
+      await stopTraffic();
     }
-    await traffic;
 
     // Every failed call failed with the retryable code: none with INTERNAL_ERROR, none hung.
     const failures = attempts.filter((a) => a.msgId === null);

@@ -23,6 +23,7 @@ import {
   expectOneReplyEach,
   playerMessages,
   postWhile,
+  startTraffic,
   sleep,
 } from './traffic.js';
 import type { Attempt } from './traffic.js';
@@ -114,19 +115,7 @@ describe('stop and restart NATS during traffic', () => {
     quietPoll.catch(() => undefined);
 
     const attempts: Attempt[] = [];
-    let running = true;
-    const traffic = Promise.all(
-      agents.map((agent, i) =>
-        postWhile({
-          channelId,
-          sender: senders[i] ?? '',
-          tag: `nats-${i}`,
-          more: () => running,
-          via: () => agent,
-          attempts,
-        }),
-      ),
-    );
+    const stopTraffic = startTraffic({ channelId, agents, senders, tag: 'nats', attempts });
 
     try {
       await eventually(async () => acked(attempts) >= 20, 'traffic before the crash', 30_000);
@@ -155,9 +144,8 @@ describe('stop and restart NATS during traffic', () => {
         30_000,
       );
     } finally {
-      running = false;
+      await stopTraffic();
     }
-    await traffic;
 
     const log = await settledLog(first, channelId);
     const players = expectConsistentLog(log, attempts);

@@ -70,6 +70,36 @@ export async function postWhile(options: {
   }
 }
 
+/**
+ * Each agent posting to the channel under its sender, `tag-<i>#0`, `tag-<i>#1`, …, until the
+ * returned stop(), which ends the traffic and waits for the last posts.
+ */
+export function startTraffic(options: {
+  channelId: string;
+  agents: readonly Agent[];
+  senders: readonly string[];
+  tag: string;
+  attempts: Attempt[];
+}): () => Promise<void> {
+  let running = true;
+  const traffic = Promise.all(
+    options.agents.map((agent, i) =>
+      postWhile({
+        channelId: options.channelId,
+        sender: options.senders[i] ?? '',
+        tag: `${options.tag}-${i}`,
+        more: () => running,
+        via: () => agent,
+        attempts: options.attempts,
+      }),
+    ),
+  );
+  return async () => {
+    running = false;
+    await traffic;
+  };
+}
+
 export const acked = (attempts: readonly Attempt[]) =>
   attempts.filter((a) => a.msgId !== null).length;
 

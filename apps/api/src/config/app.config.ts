@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import type { FairShareSettings } from '#bots';
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -124,16 +125,7 @@ export class AppConfig {
   readonly botOutputMaxBytes: number;
   readonly botSettleTimeoutMs: number;
   /** How inline hooks are shared between tenants (issue 11, item 5). */
-  readonly botFairShare: {
-    readonly perProcess: number;
-    readonly perTenant: number;
-    readonly newPerTenant: number;
-    readonly heavyPerProcess: number;
-    readonly heavyPerTenant: number;
-    readonly heavyHookMs: number;
-    readonly tenantCpuMsPerMinute: number;
-    readonly tenantCpuBurstMs: number;
-  };
+  readonly botFairShare: FairShareSettings;
   /** ctx.fetch limits (issue 4 item 5); loopback only for tests; extra CAs for private PKI. */
   readonly botEgress: {
     readonly timeoutMs: number;
