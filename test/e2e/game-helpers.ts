@@ -54,3 +54,32 @@ export async function readAll(
     cursor = page.cursor;
   }
 }
+
+/**
+ * Plays GuessBot by binary search, the players taking turns, until the bot judges a guess correct
+ * (at most 20 moves). Returns its `game_end` message, and each judge as it came.
+ */
+export async function playGuessBot(
+  players: readonly Agent[],
+  channelId: string,
+): Promise<{ end: Message | undefined; judges: Message[] }> {
+  let lo = 1;
+  let hi = 100;
+  let end: Message | undefined;
+  const judges: Message[] = [];
+  for (let move = 0; move < 20 && !end; move++) {
+    const guess = Math.floor((lo + hi) / 2);
+    const player = players[move % players.length] as Agent;
+    await player.call('post_message', { channel_id: channelId, body: `my guess is ${guess}` });
+    const messages = await readAll(player, channelId);
+    const judge = [...messages]
+      .reverse()
+      .find((m) => m.body['type'] === 'judge' && m.body['guess'] === guess);
+    if (!judge) return { end, judges };
+    judges.push(judge);
+    if (judge.body['result'] === 'high') hi = guess - 1;
+    else if (judge.body['result'] === 'low') lo = guess + 1;
+    end = messages.find((m) => m.body['type'] === 'game_end');
+  }
+  return { end, judges };
+}

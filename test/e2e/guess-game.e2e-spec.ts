@@ -4,7 +4,7 @@ import { connectAgent, toolError } from '../support/mcp-client.js';
 import type { Agent } from '../support/mcp-client.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
-import { readAll, type Message } from './game-helpers.js';
+import { playGuessBot, readAll } from './game-helpers.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
@@ -100,23 +100,10 @@ describe('GuessBot over MCP, two agents in separate sessions', () => {
     expect(bobView.some((m) => m.body['type'] === 'status')).toBe(false);
 
     // Binary search, taking turns, until the bot judges a guess correct.
-    let lo = 1;
-    let hi = 100;
-    const players = [alice, bob];
-    let end: Message | undefined;
-    for (let move = 0; move < 20 && !end; move++) {
-      const guess = Math.floor((lo + hi) / 2);
-      const player = players[move % 2] as Agent;
-      await player.call('post_message', { channel_id: channelId, body: `my guess is ${guess}` });
-      const messages = await readAll(player, channelId);
-      const judge = [...messages]
-        .reverse()
-        .find((m) => m.body['type'] === 'judge' && m.body['guess'] === guess);
-      expect(judge).toBeDefined();
-      if (judge?.body['result'] === 'high') hi = guess - 1;
-      else if (judge?.body['result'] === 'low') lo = guess + 1;
-      end = messages.find((m) => m.body['type'] === 'game_end');
-    }
+    const { end, judges } = await playGuessBot([alice, bob], channelId);
+    expect(judges.map((j) => j.body['player'])).toEqual(
+      judges.map((_, move) => (move % 2 === 0 ? 's1' : 's2')),
+    );
     expect(end?.body).toMatchObject({ reason: 'correct_guess', players: ['s1', 's2'] });
 
     const final = await readAll(bob, channelId);

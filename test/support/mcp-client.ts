@@ -11,10 +11,12 @@ export async function connectAgent(
   baseUrl: string,
   name = 'test-agent',
   accessToken?: string,
+  /** The endpoint: `/mcp`, or `/` as the original's clients use. */
+  path = '/mcp',
 ): Promise<Agent> {
   const token = accessToken ?? (await authorizeOpen(baseUrl)).accessToken;
   const client = new Client({ name, version: '1.0.0' });
-  const transport = new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), {
+  const transport = new StreamableHTTPClientTransport(new URL(path, baseUrl), {
     requestInit: { headers: { authorization: `Bearer ${token}` } },
   });
   await client.connect(transport);

@@ -90,7 +90,15 @@ export class AuthorizationService {
 
   /** RFC 7591 §3: registers a client and returns the registration response. */
   async register(body: unknown): Promise<Record<string, unknown>> {
-    const registration = parseRegistration(body);
+    const parsed = parseRegistration(body);
+    // The original's scripts register a confidential client without naming grants and then use
+    // client credentials (docs/compat.md): where dynamic client-credentials clients are allowed
+    // (AUTH_MODE=open), such a client gets that grant beside the default one.
+    const originalScript =
+      this.settings.dynamicClientCredentials && !parsed.grantsNamed && parsed.authMethod !== 'none';
+    const registration = originalScript
+      ? { ...parsed, grantTypes: [...parsed.grantTypes, 'client_credentials' as const] }
+      : parsed;
     let owner: Principal | null = null;
     if (registration.grantTypes.includes('client_credentials')) {
       if (!this.settings.dynamicClientCredentials) {

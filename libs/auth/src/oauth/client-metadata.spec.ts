@@ -23,6 +23,7 @@ describe('parseRegistration (RFC 7591)', () => {
       applicationType: 'web',
       name: 'Unnamed client',
       scope: 'channels:read channels:write',
+      grantsNamed: false,
     });
   });
 
@@ -76,6 +77,10 @@ describe('parseMetadataDocument', () => {
 describe('parseScope', () => {
   it('normalises, removes repeats, and keeps within what is allowed', () => {
     expect(parseScope(undefined)).toBe('channels:read channels:write');
+    // The Python original's one scope stands for all of ours.
+    expect(parseScope('mcp')).toBe('channels:read channels:write');
+    expect(parseScope('mcp channels:read')).toBe('channels:read channels:write');
+    expect(() => parseScope('mcp', 'channels:read')).toThrow(/channels:write.*not available/);
     expect(parseScope('  channels:read   channels:read ')).toBe('channels:read');
     expect(parseScope('channels:read', 'channels:read')).toBe('channels:read');
     expect(() => parseScope('channels:write', 'channels:read')).toThrow(/not available/);

@@ -38,6 +38,8 @@ export interface ClientRegistration {
   readonly applicationType: 'web' | 'native';
   readonly name: string;
   readonly scope: string;
+  /** Whether the request named its grant types (false: the RFC 7591 default was taken). */
+  readonly grantsNamed: boolean;
 }
 
 /** Validates an RFC 7591 registration request; throws the RFC's error codes with a reason. */
@@ -78,16 +80,26 @@ export function parseRegistration(body: unknown): ClientRegistration {
     applicationType: request.application_type ?? 'web',
     name: request.client_name?.trim() || 'Unnamed client',
     scope: parseScope(request.scope),
+    grantsNamed: request.grant_types !== undefined,
   };
 }
 
 /**
+ * The one scope of the Python original (docs/compat.md), which its scripts ask for: it stands for
+ * every scope this server grants.
+ */
+const ORIGINAL_SCOPE = 'mcp';
+
+/**
  * A requested scope as a normalised space-separated list; every scope present must be one this
- * server grants (RFC 6749 §3.3). No scope means all of them.
+ * server grants (RFC 6749 §3.3). No scope means all of them; `mcp` means all of them too.
  */
 export function parseScope(scope: string | undefined, within: string = SCOPES.join(' ')): string {
   const allowed = new Set(within.split(' '));
-  const requested = (scope ?? '').split(' ').filter(Boolean);
+  const requested = (scope ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .flatMap((s) => (s === ORIGINAL_SCOPE ? [...SCOPES] : [s]));
   if (requested.length === 0) return within;
   const unknown = requested.find((s) => !allowed.has(s));
   if (unknown !== undefined) {
