@@ -167,6 +167,7 @@ const POST: Case[] = [
 const DM: Case[] = [
   c('dm_bot', 'no bot_id', 'member', (w) => ({ channel_id: w.channelId, message: 'hi' }), INVALID, /bot_id is required/),
   c('dm_bot', 'no message', 'member', (w) => ({ channel_id: w.channelId, bot_id: w.botId }), INVALID, /message is required/),
+  c('dm_bot', 'an empty message', 'member', (w) => ({ channel_id: w.channelId, bot_id: w.botId, message: '' }), INVALID, /message must not be empty/),
   c('dm_bot', 'a number message', 'member', (w) => ({ channel_id: w.channelId, bot_id: w.botId, message: 1 }), INVALID, /message/),
   c('dm_bot', 'an object message', 'member', (w) => ({ channel_id: w.channelId, bot_id: w.botId, message: { text: 'x' } }), INVALID, /message/),
   c('dm_bot', 'a message over 16 KiB', 'member', (w) => ({ channel_id: w.channelId, bot_id: w.botId, message: 'm'.repeat(KIB16 + 1) }), INVALID, /message/),
@@ -383,13 +384,13 @@ describe('bad input over MCP', () => {
       expect(({} as Record<string, unknown>)['x']).toBeUndefined();
     });
 
-    it('answers a cursor past the end with no messages', async () => {
-      const page = await member.call<SyncResult>('sync_messages', {
+    it('refuses a cursor past the end at once, naming the newest message', async () => {
+      const result = await member.raw('sync_messages', {
         channel_id: world.channelId,
         cursor: 1_000_000,
         timeout_ms: 0,
       });
-      expect(page).toMatchObject({ messages: [], cursor: 1_000_000 });
+      expectCleanError(result, 'sync_messages', INVALID, /past this channel's newest message/);
     });
 
     it('answers a cursor beyond 32-bit ids with no messages or INVALID_REQUEST, never an internal error', async () => {

@@ -125,6 +125,18 @@ describe('channels over MCP', () => {
     expect(idle).toMatchObject({ messages: [], cursor: first.cursor });
     expect(idle.view).toMatchObject({ channel_id: channelId });
 
+    // A cursor past the newest message is refused at once, with the id to go on from (it was
+    // held for the whole long poll, waiting for ids that may never come).
+    const ahead = await toolError(
+      a.call('sync_messages', {
+        channel_id: channelId,
+        cursor: first.cursor + 1000,
+        timeout_ms: 30_000,
+      }),
+    );
+    expect(ahead.code).toBe('INVALID_REQUEST');
+    expect(ahead.text).toContain(`past this channel's newest message (${first.cursor})`);
+
     // A private reply to b is invisible to a: a's cursor stays put.
     await b.call('dm_bot', {
       channel_id: channelId,
@@ -140,14 +152,6 @@ describe('channels over MCP', () => {
     expect(afterDm).toMatchObject({ messages: [], cursor: first.cursor });
     const forB = await readAll(b, channelId);
     expect(forB.at(-1)).toMatchObject({ to_slot: 's2', body: { secret: 'psst' } });
-
-    // Past the end is not an error: nothing to see yet.
-    const ahead = await a.call<SyncResult>('sync_messages', {
-      channel_id: channelId,
-      cursor: 10_000,
-      timeout_ms: 0,
-    });
-    expect(ahead).toMatchObject({ messages: [], cursor: 10_000 });
   });
 
   it('long-polls: a waiting sync returns as soon as another member posts', async () => {
@@ -186,6 +190,11 @@ describe('channels over MCP', () => {
         unsubscribe();
       };
     };
+    // Caught up: the poll waits for the next message.
+    const { cursor: newest } = await a.call<SyncResult>('sync_messages', {
+      channel_id: channelId,
+      timeout_ms: 0,
+    });
     const hangUp = new AbortController();
     const call = fetch(`${app.url}/mcp`, {
       method: 'POST',
@@ -200,7 +209,7 @@ describe('channels over MCP', () => {
         method: 'tools/call',
         params: {
           name: 'sync_messages',
-          arguments: { channel_id: channelId, cursor: 10_000, timeout_ms: 30_000 },
+          arguments: { channel_id: channelId, cursor: newest, timeout_ms: 30_000 },
         },
       }),
       signal: hangUp.signal,
@@ -363,6 +372,8 @@ describe('channels over MCP', () => {
     const doc = await a.client.readResource({ uri: 'doc://quick-start' });
     expect(doc.contents[0]).toMatchObject({ mimeType: 'text/markdown' });
     expect(JSON.stringify(doc.contents[0])).toContain('member_token');
+    // Asked by the Inspector, the Python SDKs and mcp-remote whenever resources are offered.
+    expect(await a.client.listResourceTemplates()).toEqual({ resourceTemplates: [] });
   });
 
   it('describes every tool with annotations and tells agents to keep the rejoin token', async () => {

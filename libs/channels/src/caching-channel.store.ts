@@ -185,6 +185,10 @@ export class CachingChannelStore extends ChannelStore {
     return this.inner.pendingEvents(tenantId, channelId, botId, afterSeq, limit);
   }
 
+  lastMessageId(tenantId: TenantId, channelId: ChannelId) {
+    return this.inner.lastMessageId(tenantId, channelId);
+  }
+
   botsWithPendingEvents() {
     return this.inner.botsWithPendingEvents();
   }

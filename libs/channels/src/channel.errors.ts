@@ -106,3 +106,14 @@ export class TooManyChannelsError extends DomainError {
     super(`This tenant already has ${limit} channels, the most allowed. Reuse one of them.`);
   }
 }
+
+/** A sync_messages cursor beyond the channel's newest message: no such id was ever handed out. */
+export class CursorAheadError extends DomainError {
+  readonly kind = 'invalid';
+  readonly code = 'INVALID_REQUEST';
+  constructor(cursor: number, last: number) {
+    super(
+      `cursor ${cursor} is past this channel's newest message (${last}). Pass the cursor your last sync_messages returned, or 0 to read from the start.`,
+    );
+  }
+}

@@ -125,6 +125,7 @@ export const dmBotInput = z.object({
   channel_id: channelId,
   bot_id: id('bot_id'),
   message: text('message')
+    .min(1, 'message must not be empty: write what the bot should read, e.g. "!help"')
     .max(Limits.messageBodyBytes, `message is at most ${Limits.messageBodyBytes} characters`)
     .describe('The private text for the bot, e.g. "!status".'),
   member_token: memberToken,

@@ -8,6 +8,7 @@ import {
   BadOpError,
   BotNotFoundError,
   ChannelNotFoundError,
+  CursorAheadError,
   InviteInvalidError,
   NotAdminError,
   NotMemberError,
@@ -311,6 +312,7 @@ export class ChannelService {
     const slot = await this.actingSlot(caller, channelId, input.member_token);
     const cursor = input.cursor ?? 0;
     const deadline = Date.now() + input.timeout_ms;
+    let checkedCursor = false;
 
     const wake: { woken: boolean; resolve: (() => void) | null } = { woken: false, resolve: null };
     const unsubscribe = this.bus.onWake(tenantId, channelId, () => {
@@ -333,6 +335,13 @@ export class ChannelService {
             cursor: messages.at(-1)?.id ?? cursor,
             view: null,
           };
+        }
+        // A cursor past the newest message would wait the whole poll for ids that come late or
+        // never: refused at once, with the id to go on from.
+        if (cursor > 0 && !checkedCursor) {
+          checkedCursor = true;
+          const last = (await this.store.lastMessageId(tenantId, channelId)) ?? 0;
+          if (cursor > last) throw new CursorAheadError(cursor, last);
         }
         const remaining = deadline - Date.now();
         if (remaining <= 0 || signal?.aborted) break;

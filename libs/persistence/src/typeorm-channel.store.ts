@@ -168,6 +168,14 @@ export class TypeOrmChannelStore extends ChannelStore {
     return readChannel(this.sql(tenantId), tenantId, channelId);
   }
 
+  async lastMessageId(tenantId: TenantId, channelId: ChannelId): Promise<number | null> {
+    const [row] = await this.sql(tenantId)<{ last_msg_id: number }>(
+      'SELECT last_msg_id FROM channels WHERE tenant_id = $1 AND id = $2',
+      [tenantId, channelId],
+    );
+    return row ? row.last_msg_id : null;
+  }
+
   async findChannelWithBots(
     tenantId: TenantId,
     channelId: ChannelId,

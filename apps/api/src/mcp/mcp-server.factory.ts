@@ -4,6 +4,7 @@ import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv
 import {
   CallToolRequestSchema,
   ErrorCode,
+  ListResourceTemplatesRequestSchema,
   ListResourcesRequestSchema,
   ListToolsRequestSchema,
   ReadResourceRequestSchema,
@@ -78,6 +79,9 @@ export function createMcpServer(context: Omit<ToolContext, 'signal'>): Server {
       mimeType: 'text/markdown',
     })),
   }));
+  // No templates, but an empty list rather than -32601: the MCP Inspector, both Python SDKs and
+  // mcp-remote ask for it whenever resources are offered, and show the error otherwise.
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: [] }));
   server.setRequestHandler(ReadResourceRequestSchema, (request) => {
     const doc = DOC_RESOURCES.find((resource) => resource.uri === request.params.uri);
     if (!doc)

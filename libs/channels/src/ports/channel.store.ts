@@ -105,6 +105,9 @@ export abstract class ChannelStore {
 
   abstract findChannel(tenantId: TenantId, channelId: ChannelId): Promise<Channel | null>;
 
+  /** The id of the channel's newest message (0 when it has none); null: no such channel. */
+  abstract lastMessageId(tenantId: TenantId, channelId: ChannelId): Promise<number | null>;
+
   /** The channel and its bots (as listBots gives them), in one read. */
   abstract findChannelWithBots(
     tenantId: TenantId,
