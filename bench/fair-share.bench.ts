@@ -19,7 +19,7 @@ import { benchAppEnv, natsAppEnv } from './support/app-env.js';
 import { openBenchDatabase } from './support/bench-database.js';
 import type { BatteryCommand, BatteryEvent, BatteryReport } from './support/hostile-battery.js';
 import { RssSampler } from './support/rss-sampler.js';
-import { ECHO_BOT, post, seatIn } from './support/seats.js';
+import { ECHO_BOT, botErrorReasons, post, readChannel, seatIn } from './support/seats.js';
 import type { Seat } from './support/seats.js';
 import { startServerProcess } from './support/server-process.js';
 import type { ServerProcess } from './support/server-process.js';
@@ -54,11 +54,6 @@ const HOSTILE_TENANT = 'ten_hostile';
 const P99_RATIO_TARGET = 2;
 const RSS_TARGET_MB = 1024;
 
-interface SyncPage {
-  messages: { sender: string; body: Record<string, unknown> }[];
-  cursor: number;
-}
-
 /** A timed post: when it started (ms since the phase began) and how long it took. */
 interface Sample {
   readonly at: number;
@@ -92,26 +87,9 @@ async function canaryPosts(
 async function canaryOutcomes(
   seat: Seat,
 ): Promise<{ replies: number; errors: Map<string, number> }> {
-  const errors = new Map<string, number>();
-  let replies = 0;
-  for (let cursor = 0; ;) {
-    const page = await seat.agent.call<SyncPage>('sync_messages', {
-      channel_id: seat.channelId,
-      cursor,
-      timeout_ms: 0,
-      member_token: seat.memberToken,
-    });
-    if (page.messages.length === 0) return { replies, errors };
-    for (const { sender, body } of page.messages) {
-      if (body['type'] === 'bot:error') {
-        const reason = String(body['error']);
-        errors.set(reason, (errors.get(reason) ?? 0) + 1);
-      } else if (sender.startsWith('bot:') && 'echo' in body) {
-        replies += 1;
-      }
-    }
-    cursor = page.cursor;
-  }
+  const messages = await readChannel(seat);
+  const replies = messages.filter((m) => m.sender.startsWith('bot:') && 'echo' in m.body).length;
+  return { replies, errors: botErrorReasons(messages) };
 }
 
 /** The hostile tenant and a client-credentials client of it, made with the admin command. */

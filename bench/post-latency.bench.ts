@@ -10,8 +10,8 @@ import { openBenchDatabase } from './support/bench-database.js';
 import { rawInsertRate } from './support/raw-inserts.js';
 import { startServerProcess } from './support/server-process.js';
 import { heading, ms, perSecond, ratio, report, summarize } from './support/stats.js';
-import { ECHO_BOT, post, seatIn } from './support/seats.js';
-import type { Seat } from './support/seats.js';
+import { ECHO_BOT, botErrorReasons, post, readChannel, seatIn } from './support/seats.js';
+import type { Seat, SeenMessage } from './support/seats.js';
 import { storeAppendRate } from './support/store-posts.js';
 import { runClosedLoops } from './support/timed-loop.js';
 import type { LoopOptions } from './support/timed-loop.js';
@@ -60,15 +60,10 @@ async function botRoundTrips(
   return { posts, bareCalls, clientCpuMs: cpuMicros / 1000 / posts.length };
 }
 
-interface SyncPage {
-  messages: { id: number; sender: string; kind: string; body: Record<string, unknown> }[];
-  cursor: number;
-}
-
 /** Outside the timing: the reply to one post is stored right after it, from the bot. */
 async function replyIsStored(seat: Seat): Promise<boolean> {
   const { msg_id } = await post(seat, 'is the echo stored?');
-  const next = await seat.agent.call<SyncPage>('sync_messages', {
+  const next = await seat.agent.call<{ messages: SeenMessage[] }>('sync_messages', {
     channel_id: seat.channelId,
     cursor: msg_id,
     timeout_ms: 0,
@@ -80,22 +75,7 @@ async function replyIsStored(seat: Seat): Promise<boolean> {
 
 /** The bot's failures over the whole run (`bot:error` messages), by reason. */
 async function botErrors(seat: Seat): Promise<Map<string, number>> {
-  const errors = new Map<string, number>();
-  for (let cursor = 0; ;) {
-    const page = await seat.agent.call<SyncPage>('sync_messages', {
-      channel_id: seat.channelId,
-      cursor,
-      timeout_ms: 0,
-      member_token: seat.memberToken,
-    });
-    if (page.messages.length === 0) return errors;
-    for (const message of page.messages) {
-      if (message.body['type'] !== 'bot:error') continue;
-      const reason = String(message.body['error']);
-      errors.set(reason, (errors.get(reason) ?? 0) + 1);
-    }
-    cursor = page.cursor;
-  }
+  return botErrorReasons(await readChannel(seat));
 }
 
 /** Posts/s into channels without bots: one writer per channel, each its own MCP session. */

@@ -4,6 +4,7 @@
 // prints the CPU they used). The parent drives it over IPC: setup → start → stop → report.
 import { connectAgent, ToolError } from '../../test/support/mcp-client.js';
 import type { Agent } from '../../test/support/mcp-client.js';
+import { botErrorReasons, readChannel } from './seats.js';
 import { summarize } from './stats.js';
 
 export interface BatterySetup {
@@ -107,11 +108,6 @@ interface HostileChannel {
   readonly postErrors: Map<string, number>;
 }
 
-interface SyncPage {
-  messages: { body: Record<string, unknown> }[];
-  cursor: number;
-}
-
 let channels: HostileChannel[] = [];
 let pauseMs = 0;
 let loops: Promise<void>[] = [];
@@ -185,23 +181,8 @@ async function postLoop(channel: HostileChannel, seat: Seat): Promise<void> {
 }
 
 async function hookErrors(channel: HostileChannel): Promise<Record<string, number>> {
-  const reasons: Record<string, number> = {};
-  const seat = channel.seats[0]!;
-  for (let cursor = 0; ;) {
-    const page = await seat.agent.call<SyncPage>('sync_messages', {
-      channel_id: channel.channelId,
-      cursor,
-      timeout_ms: 0,
-      member_token: seat.memberToken,
-    });
-    if (page.messages.length === 0) return reasons;
-    for (const { body } of page.messages) {
-      if (body['type'] !== 'bot:error') continue;
-      const reason = String(body['error']).slice(0, 120);
-      reasons[reason] = (reasons[reason] ?? 0) + 1;
-    }
-    cursor = page.cursor;
-  }
+  const seat = { ...channel.seats[0]!, channelId: channel.channelId };
+  return Object.fromEntries(botErrorReasons(await readChannel(seat), 120));
 }
 
 async function report(): Promise<void> {

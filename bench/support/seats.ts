@@ -44,3 +44,39 @@ export function post(seat: Seat, text: string): Promise<{ msg_id: number }> {
     member_token: seat.memberToken,
   });
 }
+
+/** A message as sync_messages returns it, as the benchmarks read it. */
+export interface SeenMessage {
+  readonly id: number;
+  readonly sender: string;
+  readonly kind: string;
+  readonly body: Record<string, unknown>;
+}
+
+/** Every message the seat can see in its channel, oldest first (read outside any timing). */
+export async function readChannel(seat: Seat): Promise<SeenMessage[]> {
+  const messages: SeenMessage[] = [];
+  for (let cursor = 0; ;) {
+    const page = await seat.agent.call<{ messages: SeenMessage[]; cursor: number }>(
+      'sync_messages',
+      { channel_id: seat.channelId, cursor, timeout_ms: 0, member_token: seat.memberToken },
+    );
+    if (page.messages.length === 0) return messages;
+    messages.push(...page.messages);
+    cursor = page.cursor;
+  }
+}
+
+/** The `bot:error` messages among `messages`, counted by reason (cut to `width` characters). */
+export function botErrorReasons(
+  messages: readonly SeenMessage[],
+  width = Infinity,
+): Map<string, number> {
+  const reasons = new Map<string, number>();
+  for (const { body } of messages) {
+    if (body['type'] !== 'bot:error') continue;
+    const reason = String(body['error']).slice(0, width);
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  }
+  return reasons;
+}

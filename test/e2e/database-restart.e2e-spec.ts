@@ -21,7 +21,7 @@ import {
   botReplies,
   expectConsistentLog,
   expectOneReplyEach,
-  playerMessages,
+  settledLog,
   startTraffic,
   sleep,
 } from './traffic.js';
@@ -204,16 +204,7 @@ describe('PostgreSQL restarts under the API', () => {
 
     // The log: strictly increasing ids; every acknowledged post stored once, under its id and
     // sender; nothing stored that nobody posted; each agent's posts in the order it made them.
-    await eventually(
-      async () => {
-        const log = await readAll(first, channelId);
-        return botReplies(log).length >= playerMessages(log).length;
-      },
-      'a bot reply to every stored player message',
-      60_000,
-    );
-    await sleep(500); // a late duplicate reply would show now
-    const log = await readAll(first, channelId);
+    const log = await settledLog(first, channelId, 60_000);
     // The bot kept replying: once to each stored player message, in order, counting 1..N.
     expectOneReplyEach(log, expectConsistentLog(log, attempts));
 

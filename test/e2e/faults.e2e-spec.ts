@@ -14,7 +14,7 @@ import type { TestApp } from '../support/test-app.js';
 import { createTestDatabase } from '../support/test-database.js';
 import type { TestDatabase } from '../support/test-database.js';
 import { readAll } from './game-helpers.js';
-import type { Created, Joined, Message, SyncResult } from './game-helpers.js';
+import type { Created, Joined, SyncResult } from './game-helpers.js';
 import {
   COUNTER,
   acked,
@@ -23,25 +23,11 @@ import {
   expectOneReplyEach,
   playerMessages,
   postWhile,
+  settledLog,
   startTraffic,
   sleep,
 } from './traffic.js';
 import type { Attempt } from './traffic.js';
-
-/** Waits until the bot has answered every player message in the log, then reads it once more. */
-async function settledLog(agent: Agent, channelId: string): Promise<Message[]> {
-  await eventually(
-    async () => {
-      const log = await readAll(agent, channelId);
-      return botReplies(log).length >= playerMessages(log).length;
-    },
-    'a bot reply to every stored player message',
-    30_000,
-  );
-  // A late duplicate reply would show up now.
-  await sleep(500);
-  return readAll(agent, channelId);
-}
 
 /** A channel with the counting bot, joined by every agent; returns it and each agent's sender. */
 async function countingChannel(

@@ -1,6 +1,8 @@
 import { expect } from '@jest/globals';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { eventually } from '../support/eventually.js';
 import type { Agent } from '../support/mcp-client.js';
+import { readAll } from './game-helpers.js';
 import type { Message } from './game-helpers.js';
 
 /**
@@ -149,4 +151,23 @@ export function expectOneReplyEach(log: readonly Message[], players: readonly Me
   expect(replies.map((r) => r.body['count'])).toEqual(players.map((_, i) => i + 1));
   expect(replies.filter((r, i) => r.id <= (players[i]?.id ?? 0))).toEqual([]);
   expect(log.filter((m) => m.body['type'] === 'bot:error')).toEqual([]);
+}
+
+/** Waits until the bot has answered every player message in the log, then reads it once more. */
+export async function settledLog(
+  agent: Agent,
+  channelId: string,
+  timeoutMs = 30_000,
+): Promise<Message[]> {
+  await eventually(
+    async () => {
+      const log = await readAll(agent, channelId);
+      return botReplies(log).length >= playerMessages(log).length;
+    },
+    'a bot reply to every stored player message',
+    timeoutMs,
+  );
+  // A late duplicate reply would show up now.
+  await sleep(500);
+  return readAll(agent, channelId);
 }

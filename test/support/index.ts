@@ -8,4 +8,4 @@ export type { TestCertificate } from './tls.js';
 export { natsOf, testNats } from './nats.js';
 export type { TestNats } from './nats.js';
 export { channelWithBot } from './channel-draft.js';
-export { QUIET_RUNNER_API } from './quiet-runner-api.js';
+export { QUIET_RUNNER_API, connectTestRunnerHub } from './quiet-runner-api.js';

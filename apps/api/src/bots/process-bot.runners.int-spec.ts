@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BotId, ChannelId, TenantId } from '#core';
-import { NatsEventBus, NatsRunnerHub } from '#events';
+import type { NatsRunnerHub } from '#events';
 import type { BotAddress } from '#events';
-import { QUIET_RUNNER_API, testNats } from '#test-support';
+import { QUIET_RUNNER_API, connectTestRunnerHub, testNats } from '#test-support';
 import { POISON_STRIKES, ProcessBotRunners } from './process-bot.runners.js';
 import type { ProcessRunnerOptions, RunnerCommand } from './process-bot.runners.js';
 import { RUNNER_ENTRY } from './runner-command.js';
@@ -47,20 +47,8 @@ describe('ProcessBotRunners', () => {
   let servers: string;
 
   beforeAll(async () => {
-    const nats = testNats();
-    const { credentials, signingKeyFile } = nats;
-    servers = nats.servers;
-    // The API's event bus creates the stream the runners' consumers live on.
-    await (
-      await NatsEventBus.connect({ servers, credentials, name: 'stream', logger: quiet })
-    ).close();
-    hub = await NatsRunnerHub.connect({
-      servers,
-      credentials,
-      signingKeyFile,
-      ackWaitMs: 5_000,
-      logger: quiet,
-    });
+    servers = testNats().servers;
+    hub = await connectTestRunnerHub();
   });
 
   afterAll(async () => {

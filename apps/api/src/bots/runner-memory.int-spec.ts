@@ -5,9 +5,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BotId, ChannelId, TenantId } from '#core';
-import { NatsEventBus, NatsRunnerHub } from '#events';
+import type { NatsRunnerHub } from '#events';
 import type { BotAddress } from '#events';
-import { QUIET_RUNNER_API, testNats } from '#test-support';
+import { QUIET_RUNNER_API, connectTestRunnerHub, testNats } from '#test-support';
 import { loadConfig } from '../config/app.config.js';
 import { linkedLibraries, prepareGvisorCommand } from './gvisor.js';
 import { gvisorRunnerCommand, plainRunnerCommand } from './runner-command.js';
@@ -141,22 +141,7 @@ describe('RunnerMemoryLimit', () => {
     };
 
     beforeAll(async () => {
-      const { servers, credentials, signingKeyFile } = testNats();
-      await (
-        await NatsEventBus.connect({
-          servers,
-          credentials,
-          name: 'stream',
-          logger: { error: () => undefined },
-        })
-      ).close();
-      hub = await NatsRunnerHub.connect({
-        servers,
-        credentials,
-        signingKeyFile,
-        ackWaitMs: 5_000,
-        logger: { error: () => undefined },
-      });
+      hub = await connectTestRunnerHub();
       hub.serve(QUIET_RUNNER_API);
       await hub.prepare(bot);
     });
