@@ -49,7 +49,13 @@ export interface HookEffects {
  */
 export type HookOutcome =
   | { readonly ok: true; readonly effects: HookEffects; readonly cpuMs?: number }
-  | { readonly ok: false; readonly error: string; readonly cpuMs?: number };
+  | {
+      readonly ok: false;
+      readonly error: string;
+      readonly cpuMs?: number;
+      /** Stopped at the request's `cpuLimitMs`, not at a limit of the sandbox's own. */
+      readonly cpuLimitReached?: boolean;
+    };
 
 export interface SandboxLimits {
   /** V8 heap limit of the isolate, MiB. */

@@ -236,9 +236,11 @@ export class IsolateSandbox {
       const effects = await finish({ output, settle, work }, deadline);
       return { ok: true, effects, cpuMs: cpuMs() };
     } catch (error) {
-      const reason = watch.cpuSpent
-        ? `CPU limit reached (${cpuLimitMs} ms)`
-        : describeFailure(error, isolate, watch.timedOut, this.limits);
+      if (watch.cpuSpent) {
+        const error = `CPU limit reached (${cpuLimitMs} ms)`;
+        return { ok: false, error, cpuMs: cpuMs(), cpuLimitReached: true };
+      }
+      const reason = describeFailure(error, isolate, watch.timedOut, this.limits);
       return { ok: false, error: reason, cpuMs: cpuMs() };
     } finally {
       clearTimeout(watchdog);

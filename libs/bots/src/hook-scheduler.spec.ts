@@ -169,6 +169,7 @@ describe('HookScheduler', () => {
       return Promise.resolve({
         ok: false,
         error: `CPU limit reached (${budgetMs} ms)`,
+        cpuLimitReached: true,
         cpuMs: budgetMs,
       });
     });

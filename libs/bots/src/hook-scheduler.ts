@@ -93,9 +93,9 @@ export class HookScheduler {
     let outcome: HookOutcome | null = null;
     try {
       outcome = await hook(budgetMs);
-      // Stopped at the tenant's budget: say so.
-      if (!outcome.ok && outcome.error === `CPU limit reached (${budgetMs} ms)`) {
-        outcome = { ...outcome, error: this.refusal('stopped').error };
+      // Stopped at the CPU limit it was given, the tenant's budget: say so.
+      if (!outcome.ok && outcome.cpuLimitReached) {
+        outcome = { ok: false, error: this.refusal('stopped').error, cpuMs: outcome.cpuMs };
       }
       return outcome;
     } finally {
