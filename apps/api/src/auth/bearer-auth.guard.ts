@@ -6,6 +6,7 @@ import { AuthGuard } from '@nestjs/passport';
 import { AccessTokens } from '#auth';
 import type { AccessGrant } from '#auth';
 import { AppConfig } from '../config/app.config.js';
+import { publicUrlFor } from '../oauth/loopback-spellings.js';
 import { BearerChallengeError } from './bearer-challenge.error.js';
 import { bearerToken, bindVerifier } from './bearer.strategy.js';
 
@@ -76,10 +77,14 @@ export class BearerAuthGuard extends AuthGuard('bearer') {
     return grant as TUser;
   }
 
-  /** The metadata for the resource asked: path-inserted for `/mcp` (RFC 9728 §3.1). */
+  /**
+   * The metadata for the resource asked: path-inserted for `/mcp` (RFC 9728 §3.1), under the
+   * loopback spelling the request used (loopback-spellings.ts), else under PUBLIC_URL.
+   */
   private resourceMetadataUrl(req: IncomingMessage): string {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const suffix = path === '/mcp' || path.startsWith('/mcp/') ? '/mcp' : '';
-    return `${this.config.publicUrl}/.well-known/oauth-protected-resource${suffix}`;
+    const base = publicUrlFor(this.config.publicUrl, req.headers.host);
+    return `${base}/.well-known/oauth-protected-resource${suffix}`;
   }
 }

@@ -1,6 +1,7 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, Headers } from '@nestjs/common';
 import { AccessTokens, SCOPES } from '#auth';
 import { AppConfig } from '../config/app.config.js';
+import { publicUrlFor } from './loopback-spellings.js';
 
 /**
  * Discovery documents: RFC 8414 authorization-server metadata, RFC 9728 protected-resource
@@ -41,12 +42,18 @@ export class OAuthMetadataController {
     };
   }
 
-  /** RFC 9728 §3: for `/mcp` (path-inserted) and for the root, which serves MCP too. */
+  /**
+   * RFC 9728 §3: for `/mcp` (path-inserted) and for the root, which serves MCP too. The resource
+   * is named as the client addressed it when that is a loopback spelling of PUBLIC_URL (§3.3: the
+   * client checks it against the URL it was given); the authorization server is always PUBLIC_URL.
+   */
   @Get(['oauth-protected-resource', 'oauth-protected-resource/mcp'])
   @Header('Cache-Control', 'public, max-age=300')
-  protectedResource(): Record<string, unknown> {
+  @Header('Vary', 'Host')
+  protectedResource(@Headers('host') host: string | undefined): Record<string, unknown> {
+    const base = publicUrlFor(this.config.publicUrl, host);
     return {
-      resource: this.config.mcpResource,
+      resource: `${base}/mcp`,
       authorization_servers: [this.config.publicUrl],
       scopes_supported: [...SCOPES],
       bearer_methods_supported: ['header'],
