@@ -110,7 +110,6 @@ const CREATE: Case[] = [
   c('create_channel', 'a number for bot_code', 'owner', () => ({ name: 'x', slots, bot_code: 42 }), INVALID, /bot_code/),
   c('create_channel', 'an object for bot_code', 'owner', () => ({ name: 'x', slots, bot_code: { src: ECHO_BOT } }), INVALID, /bot_code/),
   c('create_channel', 'bot_code over 256 KiB', 'owner', () => ({ name: 'x', slots, bot_code: `${ECHO_BOT}\n//${'x'.repeat(256 * 1024)}` }), INVALID, /bot_code.*262144/),
-  c('create_channel', 'Python bot_code', 'owner', () => ({ name: 'x', slots, bot_code: PYTHON_BOT }), INVALID, /Python/),
   c('create_channel', 'an array for bot_preset', 'owner', () => ({ name: 'x', slots, bot_preset: ['GuessBot'] }), INVALID, /bot_preset/),
   c('create_channel', 'a 65-character bot_preset', 'owner', () => ({ name: 'x', slots, bot_preset: 'G'.repeat(65) }), INVALID, /bot_preset/),
 ];
@@ -354,32 +353,30 @@ describe('bad input over MCP', () => {
     });
 
     it('says Python bots are not supported yet instead of a syntax error', async () => {
-      const result = await owner.raw('create_channel', {
+      const created = await owner.call<{ bot_errors?: string[] }>('create_channel', {
         name: 'py',
         slots: ['bot:ref'],
         bot_code: PYTHON_BOT,
       });
-      expectCleanError(result, 'create_channel', INVALID, /Python/);
-      const text = (result.content[0] as { text: string }).text;
-      expect(text).toMatch(/JavaScript/);
-      expect(text).not.toMatch(/SyntaxError/);
+      expect(created.bot_errors).toEqual([expect.stringMatching(/Python.*JavaScript/)]);
+      expect(created.bot_errors?.[0]).not.toMatch(/SyntaxError/);
     });
   });
 
   describe('values that are odd but allowed', () => {
-    it('ignores unknown arguments, even prototype keys, on tools without arguments', async () => {
+    it('refuses unknown arguments by name, prototype keys too, and pollutes nothing', async () => {
       const hostile = JSON.parse(
         `{"__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}, "q": ${JSON.stringify(SQL)}}`,
       );
       const health = await outsider.raw('health_check', hostile);
-      expect(health.isError).toBeFalsy();
-      expect((health.content[0] as { text: string }).text).toMatch(
-        /^Multiplayer server healthy at \d{4}-\d\d-\d\dT/,
+      expectCleanError(
+        health,
+        'health_check',
+        INVALID,
+        /unknown argument "constructor", "q"; it takes none/,
       );
-      expect(await outsider.call('list_channels', hostile)).toEqual({
-        channels: [],
-        total_channels: 0,
-      });
+      const list = await outsider.raw('list_channels', hostile);
+      expectCleanError(list, 'list_channels', INVALID, /unknown argument/);
       expect(({} as Record<string, unknown>)['admin']).toBeUndefined();
       expect(({} as Record<string, unknown>)['x']).toBeUndefined();
     });

@@ -81,7 +81,7 @@ describe('channels over MCP', () => {
     expect(code).toMatchObject({
       name: 'CustomBot',
       version: '1.0',
-      code_ref: 'inline',
+      code_ref: null,
       inline_code: ECHO_BOT,
       manifest: {
         summary: 'Custom inline bot',

@@ -95,7 +95,11 @@ describe('GuessBot over MCP, two agents in separate sessions', () => {
     await alice.call('dm_bot', { channel_id: channelId, bot_id: botId, message: '!status' });
     const aliceView = await readAll(alice, channelId);
     const status = aliceView.find((m) => m.body['type'] === 'status');
-    expect(status).toMatchObject({ to_slot: 's1', body: { you: 's1', your_turn: true } });
+    expect(status).toMatchObject({
+      kind: 'private',
+      to_slot: 's1',
+      body: { you: 's1', your_turn: true, player_count: 2 },
+    });
     const bobView = await readAll(bob, channelId);
     expect(bobView.some((m) => m.body['type'] === 'status')).toBe(false);
 
@@ -104,7 +108,7 @@ describe('GuessBot over MCP, two agents in separate sessions', () => {
     expect(judges.map((j) => j.body['player'])).toEqual(
       judges.map((_, move) => (move % 2 === 0 ? 's1' : 's2')),
     );
-    expect(end?.body).toMatchObject({ reason: 'correct_guess', players: ['s1', 's2'] });
+    expect(end?.body).toMatchObject({ reason: 'correct', players: ['s1', 's2'] });
 
     const final = await readAll(bob, channelId);
     const reveal = final.find((m) => m.body['type'] === 'bot:reveal');

@@ -75,7 +75,7 @@ describe("the original's scripts in AUTH_MODE=open", () => {
     expect([joinedA.slot_id, joinedB.slot_id]).toEqual(['s1', 's2']);
 
     const { end } = await playGuessBot([alice, bob], created.channel_id);
-    expect(end?.body).toMatchObject({ reason: 'correct_guess', players: ['s1', 's2'] });
+    expect(end?.body).toMatchObject({ reason: 'correct', players: ['s1', 's2'] });
     const log = await readAll(alice, created.channel_id);
     expect(log.find((m) => m.body['type'] === 'bot:reveal')?.body['verified']).toBe(true);
   });

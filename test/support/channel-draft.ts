@@ -26,7 +26,7 @@ export function channelWithBot(id: string): ChannelDraft {
         name: 'Echo',
         version: '1',
         manifest: {},
-        codeRef: 'inline',
+        codeRef: null,
         code: 'export default class Echo {}',
         codeHash: 'sha256:x',
         manifestHash: 'sha256:y',

@@ -40,6 +40,14 @@ const HOOKS = {
   private_message: ['onPrivateMessage', 'on_private_message'],
 };
 
+// The original's hooks (on_join(player_id), on_private_message(slot_id, msg)) take the slot id
+// where ours take the member, so a bot ported with its snake_case names runs as written.
+function originalArgs(args) {
+  const [first, ...rest] = args;
+  const isMember = typeof first === 'object' && first !== null && typeof first.slot_id === 'string';
+  return isMember ? [first.slot_id, ...rest] : args;
+}
+
 function botClass() {
   const candidate = botModule.default;
   if (typeof candidate !== 'function') {
@@ -125,8 +133,12 @@ async function run(requestJson, maxOutputBytes) {
     post(kind, body) {
       posts.push(account({ kind: kindOf(kind), body: asBody(body), to_slot: null }, 'a post'));
     },
-    dm(slotId, kind, body) {
-      if (typeof slotId !== 'string' || slotId.length === 0) throw new TypeError('dm needs a slot id');
+    dm(to, kind, body) {
+      // A slot id, as the original's bots pass it, or the member object a hook received.
+      const slotId = typeof to === 'object' && to !== null ? to.slot_id : to;
+      if (typeof slotId !== 'string' || slotId.length === 0) {
+        throw new TypeError('dm needs a slot id ("s1") or the member a hook received');
+      }
       posts.push(account({ kind: kindOf(kind), body: asBody(body), to_slot: slotId }, 'a DM'));
     },
     getState() {
@@ -184,8 +196,8 @@ async function run(requestJson, maxOutputBytes) {
   const Bot = botClass();
   const bot = new Bot(ctx, request.params);
   const [camel, snake] = HOOKS[request.hook];
-  const hook = typeof bot[camel] === 'function' ? bot[camel] : bot[snake];
-  if (typeof hook === 'function') await hook.apply(bot, request.args);
+  if (typeof bot[camel] === 'function') await bot[camel](...request.args);
+  else if (typeof bot[snake] === 'function') await bot[snake](...originalArgs(request.args));
   if (overLimit) throw limitError();
   return stringify({ posts, state: stateSet ? state : undefined, logs });
 }

@@ -1,4 +1,4 @@
-import { DomainError, findUnstorableText, InvalidRequestError, taggedSha256 } from '#core';
+import { DomainError, findUnstorableText, taggedSha256 } from '#core';
 import type { BotId, ChannelId, TenantId } from '#core';
 import { looksLikePython, readDeclaredManifest, wipeWorkspace, workspaceDir } from '#bot-sandbox';
 import type { HookName, HookOutcome } from '#bot-sandbox';
@@ -325,14 +325,20 @@ export class BotService extends BotHost {
 
   private prepareInline(code: string): BotPreparation {
     if (looksLikePython(code)) {
-      throw new InvalidRequestError(
-        'bot_code looks like Python. Bots here are JavaScript: an ES module whose default export is the bot class (Python bots come later).',
-      );
+      return {
+        ok: false,
+        error:
+          'The bot could not be loaded: bot_code looks like Python. Bots here are JavaScript: an ES module whose default export is the bot class (read doc://quick-start).',
+      };
     }
-    return this.define(code, 'inline', DEFAULT_INLINE_MANIFEST);
+    return this.define(code, null, DEFAULT_INLINE_MANIFEST);
   }
 
-  private define(code: string, codeRef: string, defaults: Record<string, unknown>): BotPreparation {
+  private define(
+    code: string,
+    codeRef: string | null,
+    defaults: Record<string, unknown>,
+  ): BotPreparation {
     // Read from the source, never by running it: bot code runs only where its hooks run.
     const read = readDeclaredManifest(code);
     if (!read.ok) return { ok: false, error: `The bot could not be loaded: ${read.error}` };

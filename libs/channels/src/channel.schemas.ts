@@ -4,8 +4,24 @@ import { Limits } from './channel.limits.js';
 
 /**
  * One schema per input, shared by the MCP tools and the REST controllers (STYLE principle 6).
- * Unknown fields are dropped, so clients of the original that send extras keep working.
+ * An unknown argument is refused by name, as the original does: dropping it silently gave the
+ * original's `create_channel.py`, which sends `bots`, a channel without its bot.
  */
+
+/** Longest unknown argument name quoted back in an error. */
+const NAME_ECHO = 40;
+
+/** A tool's arguments: exactly these, an unknown one is refused with the ones there are. */
+const args = <Shape extends z.ZodRawShape>(shape: Shape) =>
+  z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code !== 'unrecognized_keys') return undefined;
+      const unknown = issue.keys.slice(0, 3).map((key) => `"${key.slice(0, NAME_ECHO)}"`);
+      const known = Object.keys(shape);
+      const takes = known.length > 0 ? `the arguments are ${known.join(', ')}` : 'it takes none';
+      return `unknown argument ${unknown.join(', ')}; ${takes}`;
+    },
+  });
 
 /**
  * A string PostgreSQL can store as it is: no NUL, no unpaired surrogate. The schema-level message
@@ -63,7 +79,7 @@ const memberToken = text('member_token')
 /** Message ids are PostgreSQL integers. */
 const MAX_MESSAGE_ID = 2_147_483_647;
 
-export const createChannelInput = z.object({
+export const createChannelInput = args({
   name: text('name')
     .trim()
     .min(1, 'name must not be empty')
@@ -98,14 +114,14 @@ export const createChannelInput = z.object({
 });
 export type CreateChannelInput = z.infer<typeof createChannelInput>;
 
-export const joinChannelInput = z.object({
+export const joinChannelInput = args({
   invite_code: id('invite_code').describe(
     'An invite code (inv_…) or your rejoin token (rejoin_…) to take your seat back.',
   ),
 });
 export type JoinChannelInput = z.infer<typeof joinChannelInput>;
 
-export const postMessageInput = z.object({
+export const postMessageInput = args({
   channel_id: channelId,
   body: z
     .union([text('body'), jsonObject], { error: 'body must be a string or a JSON object' })
@@ -121,7 +137,7 @@ export const postMessageInput = z.object({
 });
 export type PostMessageInput = z.infer<typeof postMessageInput>;
 
-export const dmBotInput = z.object({
+export const dmBotInput = args({
   channel_id: channelId,
   bot_id: id('bot_id'),
   message: text('message')
@@ -132,7 +148,7 @@ export const dmBotInput = z.object({
 });
 export type DmBotInput = z.infer<typeof dmBotInput>;
 
-export const syncMessagesInput = z.object({
+export const syncMessagesInput = args({
   channel_id: channelId,
   cursor: z
     .number()
@@ -154,26 +170,27 @@ export const syncMessagesInput = z.object({
 });
 export type SyncMessagesInput = z.infer<typeof syncMessagesInput>;
 
-export const channelInfoInput = z.object({
+export const channelInfoInput = args({
   channel_id: channelId,
   member_token: memberToken,
 });
 export type ChannelInfoInput = z.infer<typeof channelInfoInput>;
 
-export const botCodeInput = z.object({
+export const botCodeInput = args({
   channel_id: channelId,
   bot_id: id('bot_id'),
   member_token: memberToken,
 });
 export type BotCodeInput = z.infer<typeof botCodeInput>;
 
-export const listChannelsInput = z.object({});
+export const listChannelsInput = args({});
+export const healthCheckInput = args({});
 
 const updateOp = z
   .object({ type: text('type').max(64, 'op type is at most 64 characters') })
   .catchall(z.unknown());
 
-export const updateChannelInput = z.object({
+export const updateChannelInput = args({
   channel_id: channelId,
   ops: z
     .array(updateOp, { error: 'ops must be a list of objects with a "type"' })

@@ -55,6 +55,7 @@ import type {
 import { RecentSeats } from './recent-seats.js';
 import type { RecalledSeat } from './recent-seats.js';
 import { parseSlotSpec } from './slot-spec.js';
+import type { SlotSpec } from './slot-spec.js';
 
 /** Who is calling: the principal behind the request (DESIGN §4). */
 export interface Caller {
@@ -89,7 +90,7 @@ export interface BotCodeView {
   bot_id: string;
   name: string;
   version: string;
-  code_ref: string;
+  code_ref: string | null;
   inline_code: string;
   manifest: Record<string, unknown>;
   code_hash: string;
@@ -127,24 +128,14 @@ export class ChannelService {
     if ((await this.store.countChannels(tenantId)) >= Limits.channelsPerTenant) {
       throw new TooManyChannelsError(Limits.channelsPerTenant);
     }
+    // A bot that cannot attach never fails the call: it is reported in bot_errors (spec/compat.md).
     const botErrors: string[] = [];
-    let bot: (BotDefinition & { botId: BotId; slotId: SlotId }) | null = null;
+    let bot: PlacedBot | null = null;
     if (input.bot_code || input.bot_preset) {
       const prepared = await this.bots.prepare({ code: input.bot_code, preset: input.bot_preset });
-      const botSlot = specs.findIndex((spec) => spec.kind === 'bot');
-      if (!prepared.ok) botErrors.push(prepared.error);
-      else if (botSlot < 0) {
-        botErrors.push(
-          `${prepared.definition.name}: the channel has no bot slot; add one such as "bot:referee".`,
-        );
-      } else {
-        const name = prepared.definition.name.replace(/[^A-Za-z0-9]/g, '').slice(0, 32) || 'Bot';
-        bot = {
-          ...prepared.definition,
-          botId: `bot_${name}_0` as BotId,
-          slotId: `s${botSlot}` as SlotId,
-        };
-      }
+      const placed = prepared.ok ? placeBot(specs, prepared.definition) : prepared;
+      if (placed.ok) bot = placed.bot;
+      else botErrors.push(placed.error);
     }
 
     const invites: string[] = [];
@@ -614,4 +605,29 @@ function waitForWake(
     signal?.addEventListener('abort', done, { once: true });
     register(done);
   });
+}
+
+type PlacedBot = BotDefinition & { botId: BotId; slotId: SlotId };
+
+/**
+ * Seats a bot in the channel's first bot slot. A bot given without one gets a slot at the end,
+ * as the original does, unless the channel is already full.
+ */
+function placeBot(
+  specs: SlotSpec[],
+  definition: BotDefinition,
+): { ok: true; bot: PlacedBot } | { ok: false; error: string } {
+  const name = definition.name.replace(/[^A-Za-z0-9]/g, '').slice(0, 32) || 'Bot';
+  let index = specs.findIndex((spec) => spec.kind === 'bot');
+  if (index < 0) {
+    if (specs.length >= Limits.slotsPerChannel) {
+      return {
+        ok: false,
+        error: `${definition.name}: the channel has ${Limits.slotsPerChannel} slots and none is a bot slot; make one of them "bot:referee".`,
+      };
+    }
+    index = specs.push({ kind: 'bot', label: name, admin: true }) - 1;
+  }
+  const bot = { ...definition, botId: `bot_${name}_0` as BotId, slotId: `s${index}` as SlotId };
+  return { ok: true, bot };
 }

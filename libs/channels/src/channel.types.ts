@@ -52,8 +52,8 @@ export interface BotDefinition {
   readonly name: string;
   readonly version: string;
   readonly manifest: Record<string, unknown>;
-  /** `inline` for code given at creation, `builtin://<Preset>` for presets. */
-  readonly codeRef: string;
+  /** `builtin://<Preset>` for presets; null for code given at creation. */
+  readonly codeRef: string | null;
   /** The exact source that runs; `codeHash` is over these UTF-8 bytes. */
   readonly code: string;
   readonly codeHash: string;

@@ -16,7 +16,8 @@ export function describeInputError(error: z.ZodError, input: unknown, prefix = '
   if (issue.code === 'invalid_type' && zodDefault)
     return `${field} must be of type ${issue.expected}.`;
   const message = issue.message.replace(/\.$/, '');
-  return message.startsWith(field) ? `${message}.` : `${field}: ${message}.`;
+  if (message.startsWith(field) || (path === '' && prefix === '')) return `${message}.`;
+  return `${field}: ${message}.`;
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {

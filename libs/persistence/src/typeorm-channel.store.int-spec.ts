@@ -17,7 +17,7 @@ const definition: BotDefinition = {
   name: 'Echo',
   version: '1.0',
   manifest: { summary: 'echo' },
-  codeRef: 'inline',
+  codeRef: null,
   code: 'export default class Echo {}',
   codeHash: 'sha256:x',
   manifestHash: 'sha256:y',

@@ -58,7 +58,7 @@ interface BotSummaryRow {
   name: string;
   version: string;
   manifest: Record<string, unknown>;
-  code_ref: string;
+  code_ref: string | null;
   code_hash: string;
   manifest_hash: string;
   state_version: number;

@@ -113,7 +113,7 @@ export default class GuessBot {
         guess,
         guess_count: state.guess_count,
       });
-      return this.finish(state, player, 'correct_guess');
+      return this.finish(state, player, 'correct');
     }
     this.ctx.post('bot', {
       type: 'judge',
@@ -133,7 +133,7 @@ export default class GuessBot {
     const command = String(msg?.text ?? '').trim();
     const state = this.ctx.getState();
     if (command === '!status') {
-      this.ctx.dm(member.slot_id, 'bot', {
+      this.ctx.dm(member, 'private', {
         type: 'status',
         you: member.slot_id,
         your_turn:
@@ -143,9 +143,9 @@ export default class GuessBot {
         ...this.publicState(state),
       });
     } else if (command === '!help') {
-      this.ctx.dm(member.slot_id, 'bot', { type: 'help', commands: HELP });
+      this.ctx.dm(member, 'private', { type: 'help', commands: HELP });
     } else {
-      this.ctx.dm(member.slot_id, 'bot', {
+      this.ctx.dm(member, 'private', {
         type: 'error',
         text: `Unknown command: ${command.slice(0, 100)}`,
       });
@@ -195,6 +195,7 @@ export default class GuessBot {
       mode: this.mode,
       range: [...this.range],
       players: [...state.players],
+      player_count: state.players.length,
       game_started: state.game_started,
       game_ended: state.game_ended,
       current_turn:

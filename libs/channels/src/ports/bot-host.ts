@@ -10,9 +10,9 @@ export type BotPreparation = { ok: true; definition: BotDefinition } | { ok: fal
  */
 export abstract class BotHost {
   /**
-   * Loads a preset or checks inline code in the sandbox. A bot that cannot attach is reported,
-   * not thrown (spec/compat.md: attach failures land in `bot_errors`); input that is not a bot
-   * at all, such as Python source, throws `InvalidRequestError`.
+   * Loads a preset or checks inline code. A bot that cannot attach (an unknown preset, code
+   * that does not parse, code in a language we do not run) is reported, never thrown:
+   * spec/compat.md lists attach failures in `bot_errors`.
    */
   abstract prepare(spec: { code?: string | null; preset?: string | null }): Promise<BotPreparation>;
 

@@ -21,8 +21,8 @@ export class BotEntity {
   @Column({ name: 'version', type: 'text' })
   version!: string;
 
-  @Column({ name: 'code_ref', type: 'text' })
-  codeRef!: string;
+  @Column({ name: 'code_ref', type: 'text', nullable: true })
+  codeRef!: string | null;
 
   @Column({ name: 'code', type: 'text' })
   code!: string;

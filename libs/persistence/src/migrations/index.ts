@@ -5,6 +5,7 @@ import { ExternalIdentities1764000000000 } from './1764000000000-external-identi
 import { EventOutbox1764100000000 } from './1764100000000-event-outbox.js';
 import { UsedFormSeals1764200000000 } from './1764200000000-used-form-seals.js';
 import { BotRecoveryAttempts1764300000000 } from './1764300000000-bot-recovery-attempts.js';
+import { InlineCodeRefNull1764400000000 } from './1764400000000-inline-code-ref-null.js';
 
 /** Every migration, oldest first. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   EventOutbox1764100000000,
   UsedFormSeals1764200000000,
   BotRecoveryAttempts1764300000000,
+  InlineCodeRefNull1764400000000,
 ];
