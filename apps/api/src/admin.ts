@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { createInterface } from 'node:readline';
 import { AccessTokens, AccountService, AuthorizationService, PasswordHasher } from '#auth';
 import {
+  DataDirInUseError,
   Database,
   TypeOrmAccountStore,
   TypeOrmOAuthStore,
@@ -11,7 +12,11 @@ import { runAdmin } from './admin/admin.command.js';
 import { ConfigError, loadConfig } from './config/app.config.js';
 import { accessTokenSettings, authorizationSettings } from './oauth/oauth.settings.js';
 
-/** The admin CLI: the same configuration and database as the server (README, "Tenants"). */
+/**
+ * The admin CLI: the same configuration and database as the server (README, "Tenants"). Exit
+ * codes: 0 done, 1 the command failed (the output says why), 2 a bad setting, 3 the embedded
+ * database is in use by another process (a running server) and nothing was changed.
+ */
 async function main(): Promise<number> {
   const config = loadConfig(process.env);
   const database = await Database.open({
@@ -55,6 +60,13 @@ try {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
     process.exitCode = 2;
+  } else if (error instanceof DataDirInUseError) {
+    // A running server holds the embedded database: writing beside it would be lost (issue 12).
+    process.stderr.write(
+      `${error.message}\nNothing was changed. With the embedded database, stop the server, ` +
+        'run the admin command, then start the server again.\n',
+    );
+    process.exitCode = 3;
   } else {
     throw error;
   }

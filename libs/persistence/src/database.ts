@@ -12,6 +12,7 @@ import {
   describeDatabaseError,
   isConnectionLoss,
 } from './connection-loss.js';
+import { DataDirLock } from './data-dir-lock.js';
 import { ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { queryForTenant } from './tenant-query.js';
@@ -19,7 +20,7 @@ import { queryForTenant } from './tenant-query.js';
 export interface DatabaseOptions {
   /** PostgreSQL connection string; when absent, PGlite under `dataDir` is used. */
   readonly url?: string | undefined;
-  /** Where PGlite keeps its files (the embedded default). */
+  /** Where PGlite keeps its files (the embedded default); one process at a time (DataDirLock). */
   readonly dataDir: string;
   /** Connections in the pool (PostgreSQL only; PGlite serves one session). */
   readonly poolSize?: number;
@@ -69,14 +70,24 @@ export class Database {
     }
     const dir = resolve(options.dataDir);
     mkdirSync(dir, { recursive: true });
-    const pglite = await PGlite.create(join(dir, 'pglite'));
-    // A unix socket in a private directory: no other local user can connect (mode 0700).
-    const socketDir = mkdtempSync(join(tmpdir(), 'mp-pglite-'));
-    const server = new PGLiteSocketServer({ db: pglite, path: join(socketDir, '.s.PGSQL.5432') });
-    await server.start();
+    // One process at a time: a second one would write to its own copy of the pages and lose it.
+    const lock = DataDirLock.acquire(dir);
+    let embedded: EmbeddedServer;
+    try {
+      embedded = await serveEmbedded(join(dir, 'pglite'));
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
     // One connection, kept open: PGlite serves a single session.
     const dataSource = dataSourceFor(
-      { host: socketDir, port: 5432, username: 'postgres', database: 'postgres', reachability },
+      {
+        host: embedded.socketDir,
+        port: 5432,
+        username: 'postgres',
+        database: 'postgres',
+        reachability,
+      },
       1,
       0,
     );
@@ -84,9 +95,8 @@ export class Database {
       dataSource,
       'pglite',
       async () => {
-        await server.stop();
-        await pglite.close();
-        rmSync(socketDir, { recursive: true, force: true });
+        await embedded.stop();
+        lock.release();
       },
       reachability,
     );
@@ -218,6 +228,39 @@ export class Database {
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
     await this.release();
   }
+}
+
+interface EmbeddedServer {
+  /** Where the socket is: the `host` for the `pg` driver. */
+  readonly socketDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * PGlite over its socket server, on a unix socket in a private directory: no other local user
+ * can connect (mode 0700).
+ */
+async function serveEmbedded(pgliteDir: string): Promise<EmbeddedServer> {
+  const pglite = await PGlite.create(pgliteDir);
+  const socketDir = mkdtempSync(join(tmpdir(), 'mp-pglite-'));
+  const server = new PGLiteSocketServer({ db: pglite, path: join(socketDir, '.s.PGSQL.5432') });
+  const closeRest = async () => {
+    await pglite.close();
+    rmSync(socketDir, { recursive: true, force: true });
+  };
+  try {
+    await server.start();
+  } catch (error) {
+    await closeRest();
+    throw error;
+  }
+  return {
+    socketDir,
+    stop: async () => {
+      await server.stop();
+      await closeRest();
+    },
+  };
 }
 
 const statementNames = new Map<string, string>();
