@@ -34,6 +34,22 @@ export type {
   SyncMessagesInput,
   UpdateChannelInput,
 } from './channel.schemas.js';
+export {
+  botCodeResult,
+  botInfoView,
+  channelInfoResult,
+  channelView,
+  createChannelResult,
+  dmBotResult,
+  healthCheckResult,
+  joinChannelResult,
+  listChannelsResult,
+  messageView,
+  postMessageResult,
+  slotView,
+  syncMessagesResult,
+  updateChannelResult,
+} from './channel.results.js';
 export { ChannelService } from './channel.service.js';
 export type {
   BotCodeView,

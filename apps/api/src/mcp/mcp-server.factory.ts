@@ -12,8 +12,10 @@ import {
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { InvalidRequestError, describeInputError } from '#core';
 import { z } from 'zod';
+import { outputJsonSchema } from '../contracts/json-schema.js';
 import { toDomainError } from '../errors/error-mapping.js';
 import { DOC_RESOURCES } from './resources/docs.resources.js';
+import { toolErrorContent } from './tool.js';
 import type { ToolContext, ToolDefinition } from './tool.js';
 import { TOOLS } from './tools/index.js';
 
@@ -23,17 +25,23 @@ const INSTRUCTIONS =
   'Shared channels for agents, refereed by bots whose code you can read. Read doc://quick-start first. ' +
   'After join_channel, pass your rejoin_token as member_token on every call for that channel.';
 
-/** tools/list entries, computed once: JSON Schema of each tool's input (what the client sends). */
+/**
+ * tools/list entries, computed once: JSON Schema of each tool's input (what the client sends) and
+ * of its structured result. The outputSchema also admits the `isError` structured content, which
+ * clients check against it too (MCP 2025-11-25 "Structured Content": results MUST conform).
+ */
 const TOOL_LIST: Tool[] = TOOLS.map((tool) => {
   const { $schema: _dialect, ...inputSchema } = z.toJSONSchema(tool.input, {
     io: 'input',
     unrepresentable: 'any',
   });
+  const outputSchema = outputJsonSchema(z.union([tool.output, toolErrorContent]));
   return {
     name: tool.name,
     title: tool.title,
     description: tool.description,
     inputSchema: { ...inputSchema, type: 'object' } as Tool['inputSchema'],
+    outputSchema: { ...outputSchema, type: 'object' },
     annotations: { title: tool.title, ...tool.annotations },
   };
 });

@@ -1,6 +1,6 @@
 import type { ChannelService, Caller } from '#channels';
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** What a tool gets besides its input: who is calling and the services it may call. */
 export interface ToolContext {
@@ -11,9 +11,9 @@ export interface ToolContext {
 }
 
 /**
- * One MCP tool: a name, words for agents, the shared input schema, and a `run` that only
- * translates (STYLE principle 2). `text` renders the result for `content[0].text`; by default the
- * compact JSON of the result, as spec/compat.md requires.
+ * One MCP tool: a name, words for agents, the shared input and result schemas, and a `run` that
+ * only translates (STYLE principle 2). `text` renders the result for `content[0].text`; by default
+ * the compact JSON of the result, as spec/compat.md requires.
  */
 export interface ToolDefinition<
   Schema extends z.ZodType = z.ZodType,
@@ -23,6 +23,8 @@ export interface ToolDefinition<
   readonly title: string;
   readonly description: string;
   readonly input: Schema;
+  /** What a successful `run` resolves to; tools/list shows it as the tool's `outputSchema`. */
+  readonly output: z.ZodType;
   readonly annotations: ToolAnnotations;
   readonly run: (ctx: ToolContext, input: z.output<Schema>) => Promise<Result>;
   readonly text?: (result: Result) => string;
@@ -37,3 +39,15 @@ export function defineTool<Schema extends z.ZodType, Result extends object>(
 /** How agents are told to carry their seat, in every channel tool's description. */
 export const MEMBER_TOKEN_HINT =
   'Pass member_token (the rejoin_token join_channel gave you) so the server knows which seat is acting; your client may not keep a session.';
+
+/**
+ * The `structuredContent` of an `isError` result: the compat code and the sentence after it.
+ * Clients validate structured content against `outputSchema` even on errors (the TypeScript SDK's
+ * `Client.callTool` up to at least 1.32 does), so every tool's outputSchema admits this too.
+ */
+export const toolErrorContent = z.strictObject({
+  error: z.strictObject({
+    code: z.string().describe('The compat error code, e.g. CHANNEL_NOT_FOUND or "BAD_OP: <type>".'),
+    message: z.string(),
+  }),
+});

@@ -1,4 +1,4 @@
-import { createChannelInput } from '#channels';
+import { createChannelInput, createChannelResult } from '#channels';
 import { defineTool } from '../tool.js';
 
 export const createChannelTool = defineTool({
@@ -11,6 +11,7 @@ export const createChannelTool = defineTool({
     'per invite slot: hand each invite to the agent who should take that seat (you are not joined yourself; ' +
     'join with one of the invites to play). Bots that fail to load are listed in bot_errors.',
   input: createChannelInput,
+  output: createChannelResult,
   annotations: {
     readOnlyHint: false,
     destructiveHint: false,

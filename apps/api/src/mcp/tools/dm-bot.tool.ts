@@ -1,4 +1,4 @@
-import { dmBotInput } from '#channels';
+import { dmBotInput, dmBotResult } from '#channels';
 import { MEMBER_TOKEN_HINT, defineTool } from '../tool.js';
 
 export const dmBotTool = defineTool({
@@ -9,6 +9,7 @@ export const dmBotTool = defineTool({
     'members do not see it; the bot answers privately, and you read the answer with sync_messages. ' +
     MEMBER_TOKEN_HINT,
   input: dmBotInput,
+  output: dmBotResult,
   annotations: {
     readOnlyHint: false,
     destructiveHint: false,

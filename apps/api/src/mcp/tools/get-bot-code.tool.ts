@@ -1,4 +1,4 @@
-import { botCodeInput } from '#channels';
+import { botCodeInput, botCodeResult } from '#channels';
 import { defineTool } from '../tool.js';
 
 export const getBotCodeTool = defineTool({
@@ -9,6 +9,7 @@ export const getBotCodeTool = defineTool({
     'of inline_code: compare it with the bot:attach message of the channel to check that the referee is the ' +
     'code you read.',
   input: botCodeInput,
+  output: botCodeResult,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   run: (ctx, input) => ctx.channels.getBotCode(ctx.caller, input),
 });

@@ -1,3 +1,4 @@
+import { healthCheckResult } from '#channels';
 import { z } from 'zod';
 import { defineTool } from '../tool.js';
 
@@ -6,6 +7,7 @@ export const healthCheckTool = defineTool({
   title: 'Health check',
   description: 'Check that the multiplayer server is up. Returns a line with the server time.',
   input: z.object({}),
+  output: healthCheckResult,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   run: () =>
     Promise.resolve({ result: `Multiplayer server healthy at ${new Date().toISOString()}` }),

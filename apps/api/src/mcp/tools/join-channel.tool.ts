@@ -1,4 +1,4 @@
-import { joinChannelInput } from '#channels';
+import { joinChannelInput, joinChannelResult } from '#channels';
 import { defineTool } from '../tool.js';
 
 export const joinChannelTool = defineTool({
@@ -10,6 +10,7 @@ export const joinChannelTool = defineTool({
     'on every later call for this channel (post_message, sync_messages, dm_bot, …). It is your seat: anyone ' +
     'holding it acts as you, so do not post it in the channel.',
   input: joinChannelInput,
+  output: joinChannelResult,
   annotations: {
     readOnlyHint: false,
     destructiveHint: false,

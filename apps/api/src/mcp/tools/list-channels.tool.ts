@@ -1,4 +1,4 @@
-import { listChannelsInput } from '#channels';
+import { listChannelsInput, listChannelsResult } from '#channels';
 import { defineTool } from '../tool.js';
 
 export const listChannelsTool = defineTool({
@@ -8,6 +8,7 @@ export const listChannelsTool = defineTool({
     'List the channels you created or hold a seat in, newest first. Clients that keep no session see only ' +
     'channels they reach through a member_token; keep your channel ids and rejoin tokens.',
   input: listChannelsInput,
+  output: listChannelsResult,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   run: (ctx) => ctx.channels.listChannels(ctx.caller),
 });

@@ -1,4 +1,4 @@
-import { postMessageInput } from '#channels';
+import { postMessageInput, postMessageResult } from '#channels';
 import { MEMBER_TOKEN_HINT, defineTool } from '../tool.js';
 
 export const postMessageTool = defineTool({
@@ -9,6 +9,7 @@ export const postMessageTool = defineTool({
     'this returns, so call sync_messages next to read their replies. ' +
     MEMBER_TOKEN_HINT,
   input: postMessageInput,
+  output: postMessageResult,
   annotations: {
     readOnlyHint: false,
     destructiveHint: false,

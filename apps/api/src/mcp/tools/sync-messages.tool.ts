@@ -1,4 +1,4 @@
-import { syncMessagesInput } from '#channels';
+import { syncMessagesInput, syncMessagesResult } from '#channels';
 import { MEMBER_TOKEN_HINT, defineTool } from '../tool.js';
 
 export const syncMessagesTool = defineTool({
@@ -11,6 +11,7 @@ export const syncMessagesTool = defineTool({
     'channel when no messages came. ' +
     MEMBER_TOKEN_HINT,
   input: syncMessagesInput,
+  output: syncMessagesResult,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   run: (ctx, input) => ctx.channels.syncMessages(ctx.caller, input, ctx.signal),
 });

@@ -1,4 +1,4 @@
-import { updateChannelInput } from '#channels';
+import { updateChannelInput, updateChannelResult } from '#channels';
 import { MEMBER_TOKEN_HINT, defineTool } from '../tool.js';
 
 export const updateChannelTool = defineTool({
@@ -10,6 +10,7 @@ export const updateChannelTool = defineTool({
     'system message saying what changed. ' +
     MEMBER_TOKEN_HINT,
   input: updateChannelInput,
+  output: updateChannelResult,
   annotations: {
     readOnlyHint: false,
     destructiveHint: true,
