@@ -257,14 +257,18 @@ export class BotService extends BotHost {
     if (!next) return false;
     const hook = hookCall(channel.slots, toHookEvent(next)).hook;
     this.botCache.delete(`${tenantId}/${channelId}/${botId}`);
+    const failure = failureCommit(bot, next, hook, reason);
     const committed = await this.store.commitBotEffects(
       tenantId,
       channelId,
       botId,
       next.seq,
-      failureCommit(bot, next, hook, reason),
+      failure,
     );
-    if (committed) this.bus.publishWake(tenantId, channelId);
+    if (committed) {
+      this.logBotErrors(channel, botId, failure);
+      this.bus.publishWake(tenantId, channelId);
+    }
     return committed;
   }
 
@@ -498,13 +502,15 @@ export class BotService extends BotHost {
     effects: BotEffectsCommit,
   ): Promise<boolean> {
     try {
-      return await this.store.commitBotEffects(
+      const committed = await this.store.commitBotEffects(
         channel.tenantId,
         channel.id,
         bot.botId,
         event.seq,
         effects,
       );
+      if (committed) this.logBotErrors(channel, bot.botId, effects);
+      return committed;
     } catch (error) {
       // The database is away: nothing was refused; the event runs again once it is back.
       if (isUnavailable(error)) throw error;
@@ -512,12 +518,33 @@ export class BotService extends BotHost {
         `effects of ${bot.botId} for event ${event.seq} were refused: ${(error as Error).message}`,
       );
       const failure = failureCommit(bot, event, hook, 'the hook’s effects could not be stored');
-      return this.store.commitBotEffects(
+      const committed = await this.store.commitBotEffects(
         channel.tenantId,
         channel.id,
         bot.botId,
         event.seq,
         failure,
+      );
+      if (committed) this.logBotErrors(channel, bot.botId, failure);
+      return committed;
+    }
+  }
+
+  /**
+   * One log line per committed `bot:error`: the bot, its channel and tenant, and the reason the
+   * channel was given; nothing else the bot produced. The reason may quote the bot's own error
+   * text, so it is quoted with every control character escaped: a bot cannot forge log lines or
+   * send escape sequences to the operator's terminal.
+   */
+  private logBotErrors(channel: Channel, botId: BotId, effects: BotEffectsCommit): void {
+    for (const message of effects.messages) {
+      if (message.body['type'] !== 'bot:error') continue;
+      const reason = JSON.stringify(String(message.body['error']).slice(0, 500)).replace(
+        /[\u007f-\u009f\u2028\u2029]/g,
+        (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+      );
+      this.logger.error(
+        `bot:error bot=${botId} channel=${channel.id} tenant=${channel.tenantId} reason=${reason}`,
       );
     }
   }
