@@ -233,6 +233,7 @@ export class ProcessBotRunners extends BotRunners {
     };
     this.follow(runner);
     this.runners.set(keyOf(address), runner);
+    this.options.logger.log(`runner started: ${describe(address)} pid=${child.pid ?? '-'}`);
   }
 
   /** Passes the runner's log lines on, tagged with its bot, and follows what it holds. */
@@ -287,11 +288,14 @@ export class ProcessBotRunners extends BotRunners {
     const key = keyOf(runner.address);
     if (runner.stallTimer) clearTimeout(runner.stallTimer);
     if (this.runners.get(key) === runner) this.runners.delete(key);
+    const exit = signal ?? `code ${code}`;
     if (runner.stopping || this.closed || code === EXIT_GONE) {
+      this.options.logger.log(`runner stopped: ${describe(runner.address)} (${exit})`);
       this.restarts.delete(key);
       return;
     }
     if (code === 0) {
+      this.options.logger.log(`runner exited: ${describe(runner.address)} (idle)`);
       this.restarts.delete(key);
       if ((this.redeliveries.get(key) ?? 0) > Date.now()) {
         // Idle, but an event its crashed predecessor held is due back: be there for it.
@@ -307,13 +311,13 @@ export class ProcessBotRunners extends BotRunners {
     const ranFor = Date.now() - runner.startedAt;
     const previous = ranFor >= STABLE_MS ? 0 : (this.restarts.get(key)?.failures ?? 0);
     let failures = previous + 1;
-    const how = runner.stalled ? 'stalled' : (signal ?? `code ${code}`);
+    const how = runner.stalled ? 'stalled' : exit;
     const poison = this.strike(runner);
     // A skipped poison event is not the runner's failure: the next start is a fresh one.
     if (poison) failures = 1;
     const delay = Math.min(FIRST_RESTART_MS * 2 ** (failures - 1), MAX_RESTART_MS);
     this.options.logger.warn(
-      `runner ${runner.address.botId} exited (${how}); restarting in ${delay} ms`,
+      `runner crashed: ${describe(runner.address)} (${how}); restarting in ${delay} ms`,
     );
     const timer = setTimeout(() => {
       this.restarts.set(key, { failures, timer: null });
@@ -404,6 +408,11 @@ export function poisonReason(
     return `the bot's runner got stuck on this event ${times} times in a row (no result within ${seconds} s); it was skipped`;
   }
   return `this event crashed the bot's runner or got it stuck (no result within ${seconds} s) ${times} times in a row; it was skipped`;
+}
+
+/** Which runner a log line is about: its bot, channel and tenant. */
+function describe(address: BotAddress): string {
+  return `bot=${address.botId} channel=${address.channelId} tenant=${address.tenantId}`;
 }
 
 function keyOf(address: BotAddress): string {
