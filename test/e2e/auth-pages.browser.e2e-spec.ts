@@ -51,7 +51,8 @@ describe('the sign-in and consent pages in a browser', () => {
   }
 
   async function signIn(page: Page, password: string): Promise<void> {
-    await page.getByLabel('Username').fill('carol');
+    // By id: the label has a test of its own below.
+    await page.locator('#username').fill('carol');
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
   }
@@ -66,8 +67,8 @@ describe('the sign-in and consent pages in a browser', () => {
 
       await signIn(page, 'wrong password!');
       const alert = page.getByRole('alert');
-      expect(await alert.textContent()).toMatch(/not right/);
-      expect(await page.getByLabel('Username').inputValue()).toBe('carol');
+      expect(await alert.textContent()).toMatch(/do not match an account/);
+      expect(await page.getByLabel('E-mail or username').inputValue()).toBe('carol');
       expect(await page.getByLabel('Password').getAttribute('aria-describedby')).toBe(
         'login-error',
       );
@@ -81,6 +82,75 @@ describe('the sign-in and consent pages in a browser', () => {
       const returned = await backInTheApp(page);
       expect(returned.searchParams.get('code')).toMatch(/^mac_/);
       expect(returned.searchParams.get('iss')).toBe(app.url);
+    } finally {
+      await close();
+    }
+  });
+
+  it('moves the focus to the error after a failed sign-in and marks both fields invalid', async () => {
+    for (const javaScriptEnabled of [true, false]) {
+      const { page, close } = await openAuthorization(javaScriptEnabled, 'Focus client');
+      try {
+        expect(await page.locator('#password').getAttribute('aria-invalid')).toBeNull();
+        await signIn(page, 'wrong password!');
+        await page.getByRole('alert').waitFor();
+        const fields = async (attribute: string) => [
+          await page.locator('#username').getAttribute(attribute),
+          await page.locator('#password').getAttribute(attribute),
+        ];
+        // One comparison, so that a failure shows every part that is missing.
+        expect({
+          // autofocus on the error itself: the page's CSP allows no script to move the focus.
+          // A string: the tests are compiled without the DOM's types.
+          focused: await page.evaluate('document.activeElement.id'),
+          invalid: await fields('aria-invalid'),
+          describedBy: await fields('aria-describedby'),
+        }).toEqual({
+          focused: 'login-error',
+          invalid: ['true', 'true'],
+          describedBy: ['login-error', 'login-error'],
+        });
+        // Tab goes on from the error to the first field, to put things right.
+        await page.keyboard.press('Tab');
+        expect(await page.evaluate('document.activeElement.id')).toBe('username');
+      } finally {
+        await close();
+      }
+    }
+  });
+
+  it('labels the account field as what accounts are named by: an e-mail address or username', async () => {
+    const { page, close } = await openAuthorization(true, 'Label client');
+    try {
+      const field = page.getByLabel('E-mail or username', { exact: true });
+      expect(await field.count()).toBe(1);
+      expect(await field.getAttribute('id')).toBe('username');
+      expect(await field.getAttribute('autocomplete')).toBe('username');
+      // Not type=email: an account may be a plain username ("carol"), which it would refuse.
+      expect(await field.getAttribute('type')).toBe('text');
+      expect(await field.getAttribute('inputmode')).toBe('email');
+    } finally {
+      await close();
+    }
+  });
+
+  it("shows the client's own name as not verified, and the redirect host it will return to", async () => {
+    const name = 'Claude <b>"Official"</b> & Co';
+    const { page, close } = await openAuthorization(false, name);
+    try {
+      const host = new URL(callback.url).host;
+      for (const heading of ['Sign in', 'Allow access?']) {
+        await page.getByRole('heading', { name: heading }).waitFor();
+        const block = page.locator('.client');
+        const text = (await block.textContent())?.replace(/\s+/g, ' ') ?? '';
+        expect({
+          name: /“.*” \(name not verified\)/.exec(text)?.[0],
+          returnsTo: /will be sent back to (\S+);/.exec(text)?.[1],
+          // Escaped: the name's markup is text, not an element.
+          elementsInName: await block.locator('b').count(),
+        }).toEqual({ name: `“${name}” (name not verified)`, returnsTo: host, elementsInName: 0 });
+        if (heading === 'Sign in') await signIn(page, PASSWORD);
+      }
     } finally {
       await close();
     }

@@ -90,7 +90,7 @@ export class AuthorizeController {
   @Post('login')
   @RateLimitGroup('authorize')
   login(@Req() req: Request, @Res() res: Response): Promise<void> {
-    return this.answer(req, res, () => this.signIn(req.body));
+    return this.answer(req, res, () => this.signIn(req.body, req.ip));
   }
 
   @Post('consent')
@@ -124,7 +124,8 @@ export class AuthorizeController {
     return { status: 200, html: loginPage({ client: summary(request), request: sealed }) };
   }
 
-  private async signIn(body: unknown): Promise<Reply> {
+  /** `from` is the client address (`req.ip`: behind TRUST_PROXY hops, the forwarded one). */
+  private async signIn(body: unknown, from: string | undefined): Promise<Reply> {
     const form = formParams(body);
     const params = (await this.sealer.open('authorize', form['request'])) as Params | null;
     if (!params) return expired();
@@ -132,13 +133,17 @@ export class AuthorizeController {
     const username = form['username'] ?? '';
     const principal = await this.accounts.signIn(username, form['password'] ?? '');
     if (!principal) {
-      this.logger.warn(`failed sign-in for client ${request.client.id}`);
+      // For whoever watches for password guessing: who was tried, from where. Never the password;
+      // the name is quoted as JSON so that one with line breaks cannot forge a log line.
+      this.logger.warn(
+        `failed sign-in as ${JSON.stringify(username.slice(0, 254))} from ${from ?? 'unknown address'} (client ${request.client.id})`,
+      );
       return {
         status: 401,
         html: loginPage({
           client: summary(request),
           request: form['request'] ?? '',
-          error: 'The username or password is not right. Try again.',
+          error: 'The e-mail or username and the password do not match an account. Try again.',
           username,
         }),
       };

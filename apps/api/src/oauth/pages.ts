@@ -1,7 +1,8 @@
 /**
  * The authorization pages: plain server-rendered HTML that works without JavaScript, with labels
  * on every field, one heading, and the client and its redirect host named before anything is
- * shared. Every value is escaped.
+ * shared. Every value is escaped. The pages' Content-Security-Policy allows no script, so what
+ * needs behaviour (focus after an error) is done with HTML attributes alone.
  */
 
 const STYLE = `
@@ -11,6 +12,7 @@ input[type=text],input[type=password]{width:100%;padding:.5rem;font-size:1rem;bo
 button{margin-top:1.25rem;margin-right:.5rem;padding:.5rem 1.25rem;font-size:1rem}
 .error{color:#a00000;border-left:4px solid #a00000;padding-left:.75rem}
 .client{background:#f3f3f3;padding:.75rem;border-radius:4px}
+.unverified{color:#555}
 `;
 
 export function escapeHtml(value: string): string {
@@ -28,13 +30,21 @@ function page(title: string, body: string): string {
 }
 
 export interface ClientSummary {
+  /** The name the client gave itself at registration or in its metadata document: anyone's. */
   readonly name: string;
+  /** The host of the redirect URI the code goes to: the part of the request that is checked. */
   readonly redirectHost: string;
 }
 
+/**
+ * Who is asking. A client names itself (RFC 7591 §5: its metadata is self-asserted, and a rogue
+ * client may take a trusted one's name), so the name is quoted and marked as not verified; where
+ * the person is sent back to is the registered redirect URI, and its host identifies the client.
+ */
 function clientBlock(client: ClientSummary): string {
-  return `<p class="client"><strong>${escapeHtml(client.name)}</strong> wants to use MCP Multiplayer
-on your behalf. After you approve, you will be sent to <strong>${escapeHtml(client.redirectHost)}</strong>.</p>`;
+  return `<p class="client"><strong>“${escapeHtml(client.name)}”</strong> <span class="unverified">(name not verified)</span>
+wants to use MCP Multiplayer on your behalf. After you approve, you will be sent back to
+<strong>${escapeHtml(client.redirectHost)}</strong>; continue only if that is the app you came from.</p>`;
 }
 
 export function loginPage(options: {
@@ -43,19 +53,23 @@ export function loginPage(options: {
   error?: string;
   username?: string;
 }): string {
+  // WCAG 3.3.1: after a failed sign-in the error takes the focus (autofocus on a focusable
+  // container: no script is allowed here), and both fields say they are invalid and point to it.
   const error = options.error
-    ? `<p class="error" role="alert" id="login-error">${escapeHtml(options.error)}</p>`
+    ? `<p class="error" role="alert" id="login-error" tabindex="-1" autofocus>${escapeHtml(options.error)}</p>`
     : '';
-  const described = options.error ? ' aria-describedby="login-error"' : '';
+  const invalid = options.error ? ' aria-invalid="true" aria-describedby="login-error"' : '';
+  // Accounts are named by their username, which is usually an e-mail address but need not be
+  // (AccountService: 3-254 of letters, digits and . _ @ + -), so the field takes any text.
   return page(
     'Sign in',
     `<h1>Sign in</h1>${clientBlock(options.client)}${error}
 <form method="post" action="/oauth/login">
 <input type="hidden" name="request" value="${escapeHtml(options.request)}">
-<label for="username">Username</label>
-<input type="text" id="username" name="username" autocomplete="username" required value="${escapeHtml(options.username ?? '')}"${described}>
+<label for="username">E-mail or username</label>
+<input type="text" id="username" name="username" autocomplete="username" inputmode="email" autocapitalize="none" spellcheck="false" required value="${escapeHtml(options.username ?? '')}"${invalid}>
 <label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required${described}>
+<input type="password" id="password" name="password" autocomplete="current-password" required${invalid}>
 <button type="submit">Sign in</button>
 </form>`,
   );
