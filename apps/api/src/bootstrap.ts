@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { INestApplication, LogLevel } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { randomBytes } from 'node:crypto';
@@ -8,26 +8,41 @@ import express from 'express';
 import { OAuthStore } from '#auth';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app.config.js';
+import { methodPolicy, refuseConnect } from './http/method-policy.js';
+import { RequestLog, pathOf } from './http/request-log.js';
+import { consoleLogger, processTerminal } from './logging/console-logger.js';
 import { sendOAuthError } from './oauth/oauth-error.filter.js';
-
-const LEVELS: LogLevel[] = ['error', 'warn', 'log', 'debug', 'verbose'];
 
 /** REST bodies: bot code is at most 256 KiB, so 1 MiB leaves room for JSON escaping. */
 const REST_BODY_LIMIT = '1mb';
 const OAUTH_BODY_LIMIT = '16kb';
 
 /**
- * Builds the HTTP application for a configuration. MCP reads its own bodies (its errors must be
- * JSON-RPC); REST gets Express's JSON parser.
+ * Builds the HTTP application for a configuration. Every request is logged once it is answered,
+ * and a method its path has no route for is refused with 405 before anything reads it. MCP reads
+ * its own bodies (its errors must be JSON-RPC); REST gets Express's JSON parser.
  */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
     bodyParser: false,
-    logger: LEVELS.slice(0, LEVELS.indexOf(config.logLevel) + 1),
+    logger: consoleLogger(config.logLevel, processTerminal()),
   });
   app.disable('x-powered-by');
   // req.ip, which the OAuth rate limits key on, is the client's only behind trusted proxies.
   app.set('trust proxy', config.trustProxyHops);
+  const requests = new RequestLog(new Logger('Http'));
+  app.use(requests.middleware);
+  app.use(methodPolicy(app.getHttpAdapter().getInstance()));
+  refuseConnect(app.getHttpServer(), (req) =>
+    requests.record({
+      method: 'CONNECT',
+      path: pathOf(req.url),
+      status: 405,
+      durationMs: 0,
+      tenantId: null,
+      aborted: false,
+    }),
+  );
   app.use('/api', express.json({ limit: REST_BODY_LIMIT }));
   // OAuth: forms (RFC 6749 §3.2) and JSON registration requests (RFC 7591 §3.1).
   app.use(['/oauth', '/token'], express.urlencoded({ extended: false, limit: OAUTH_BODY_LIMIT }));
