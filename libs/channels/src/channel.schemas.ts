@@ -23,13 +23,20 @@ const args = <Shape extends z.ZodRawShape>(shape: Shape) =>
     },
   });
 
+// eslint-disable-next-line no-control-regex -- NUL is the character it excludes
+const NO_NUL = /^[^\u0000]*$/;
+
 /**
  * A string PostgreSQL can store as it is: no NUL, no unpaired surrogate. The schema-level message
  * is zod's fallback for every issue of the schema, so each check added to it carries its own.
+ * The NUL rule is also a regex, so the JSON Schema states it as a `pattern` and a request valid
+ * by the published schema is never refused for it; an unpaired surrogate needs a `\uD800`-style
+ * escape, which well-formed JSON may not carry (RFC 7493 §2.1).
  */
 const text = (what: string) =>
   z
     .string({ error: `${what} must be a string` })
+    .regex(NO_NUL, `${what} must be valid Unicode text without NUL control characters`)
     .refine(isStorableText, `${what} must be valid Unicode text without NUL control characters`);
 
 const id = (what: string) =>
@@ -76,6 +83,9 @@ const memberToken = text('member_token')
     'Your rejoin_token from join_channel. Pass it on every call for this channel so the server knows which seat is acting.',
   );
 
+const SLOT_LABEL = `[^\\u0000-\\u001f\\u007f-\\u009f]{0,${Limits.slotLabelLength}}`;
+const SLOT_SPEC_PATTERN = `^(bot(:${SLOT_LABEL})?|invite(:${SLOT_LABEL}(:admin)?)?)$`;
+
 /** Message ids are PostgreSQL integers. */
 const MAX_MESSAGE_ID = 2_147_483_647;
 
@@ -92,8 +102,9 @@ export const createChannelInput = args({
           Limits.slotLabelLength + 16,
           `a slot spec is at most ${Limits.slotLabelLength + 16} characters`,
         )
-        // Shown in the JSON Schema; parseSlotSpec checks it, with a message naming the slot.
-        .meta({ pattern: '^(bot|invite)(:|$)' }),
+        // Shown in the JSON Schema; parseSlotSpec checks it, with a message naming the slot: a
+        // kind, then a label of at most 64 characters without control characters (Unicode Cc).
+        .meta({ pattern: SLOT_SPEC_PATTERN }),
       {
         error: 'slots must be a list of strings',
       },

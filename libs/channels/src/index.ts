@@ -21,6 +21,9 @@ export {
   joinChannelInput,
   listChannelsInput,
   postMessageInput,
+  removeBotOp,
+  renameOp,
+  setAdminOp,
   syncMessagesInput,
   updateChannelInput,
 } from './channel.schemas.js';

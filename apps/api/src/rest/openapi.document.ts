@@ -1,80 +1,137 @@
 import {
+  botCodeInput,
+  botCodeResult,
+  channelInfoInput,
+  channelInfoResult,
   createChannelInput,
+  createChannelResult,
   dmBotInput,
+  dmBotResult,
+  healthCheckResult,
   joinChannelInput,
+  joinChannelResult,
+  listChannelsResult,
   postMessageInput,
+  postMessageResult,
+  removeBotOp,
+  renameOp,
+  setAdminOp,
+  syncMessagesInput,
+  syncMessagesResult,
   updateChannelInput,
+  updateChannelResult,
 } from '#channels';
 import { z } from 'zod';
+import { inputJsonSchema, outputJsonSchema } from '../contracts/json-schema.js';
+import type { JsonSchema } from '../contracts/json-schema.js';
+import {
+  problemResponses,
+  problemSchema,
+  requires,
+  securitySchemes,
+} from './openapi.components.js';
+import type { ProblemStatus, Scope } from './openapi.components.js';
 
-const jsonSchema = (schema: z.ZodType, omit: string[] = []): Record<string, unknown> => {
-  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
-    io: 'input',
-    unrepresentable: 'any',
-  }) as {
-    $schema?: string;
+/** A request body: the tool's input schema less the fields the path carries. */
+function body(schema: z.ZodType, omit: string[] = []) {
+  const json = inputJsonSchema(schema) as JsonSchema & {
     properties?: Record<string, unknown>;
     required?: string[];
   };
-  for (const key of omit) delete rest.properties?.[key];
-  if (rest.required) rest.required = rest.required.filter((key) => !omit.includes(key));
-  return rest;
-};
+  for (const key of omit) delete json.properties?.[key];
+  if (json.required) json.required = json.required.filter((key) => !omit.includes(key));
+  return { required: true, content: { 'application/json': { schema: json } } };
+}
 
-const problem = { $ref: '#/components/schemas/Problem' };
-const errors = {
-  '400': {
-    description: 'Invalid input (code INVALID_REQUEST)',
-    content: { 'application/problem+json': { schema: problem } },
-  },
-  '403': {
-    description: 'Not a member or not an admin',
-    content: { 'application/problem+json': { schema: problem } },
-  },
-  '404': {
-    description: 'Channel, bot, invite or token not found',
-    content: { 'application/problem+json': { schema: problem } },
-  },
-  '409': {
-    description: 'Ambiguous member or a conflict',
-    content: { 'application/problem+json': { schema: problem } },
-  },
-  '429': {
-    description: 'Rate limited',
-    content: { 'application/problem+json': { schema: problem } },
-  },
-};
-const ok = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { type: 'object' } } },
-});
-const body = (schema: z.ZodType, omit: string[] = []) => ({
-  required: true,
-  content: { 'application/json': { schema: jsonSchema(schema, omit) } },
-});
-const pathParam = (name: string) => ({
+/**
+ * update_channel's body with each operation spelled out: the shared input takes any `type`, to
+ * answer BAD_OP naming it (docs/compat.md), but a client reading this document needs the three.
+ */
+function updateBody() {
+  const request = body(updateChannelInput, ['channel_id']);
+  const ops = request.content['application/json'].schema.properties?.['ops'] as JsonSchema;
+  ops['items'] = inputJsonSchema(z.union([renameOp, setAdminOp, removeBotOp]));
+  return request;
+}
+
+/** A success response whose body is a result schema, with the links a client can follow next. */
+function ok(description: string, schema: z.ZodType, links?: Record<string, unknown>) {
+  return {
+    description,
+    content: { 'application/json': { schema: outputJsonSchema(schema) } },
+    ...(links ? { links } : {}),
+  };
+}
+
+/** An input field's schema, for a parameter: a parameter is absent rather than null. */
+function field(schema: z.ZodType): JsonSchema {
+  const json = inputJsonSchema(schema);
+  const branches = json['anyOf'];
+  if (!Array.isArray(branches)) return json;
+  const [only, ...more] = (branches as JsonSchema[]).filter((branch) => branch['type'] !== 'null');
+  const { anyOf: _branches, ...rest } = json;
+  return more.length === 0 && only ? { ...only, ...rest } : json;
+}
+
+const parameter = (name: string, where: 'path' | 'query', schema: z.ZodType) => ({
   name,
-  in: 'path',
-  required: true,
-  schema: { type: 'string', maxLength: 64 },
+  in: where,
+  required: where === 'path',
+  schema: field(schema),
 });
-const queryParam = (name: string, schema: Record<string, unknown>, description: string) => ({
-  name,
-  in: 'query',
-  required: false,
-  schema,
-  description,
-});
+
+const channelIdParam = parameter('channelId', 'path', channelInfoInput.shape.channel_id);
+const botIdParam = parameter('botId', 'path', botCodeInput.shape.bot_id);
 const memberTokenHeader = {
   name: 'X-Member-Token',
   in: 'header',
   required: false,
-  schema: { type: 'string', maxLength: 64 },
-  description: 'Your rejoin_token: says which seat is acting.',
+  schema: field(channelInfoInput.shape.member_token),
+  description: 'Your rejoin_token: says which seat is acting (or send member_token).',
 };
 
-/** The OpenAPI 3.1 document of `/api/v1`, built from the same zod schemas the endpoints parse with. */
+/** Errors of an operation: the ones every authorized call can meet, and those it adds. */
+function errors(scope: Scope | null, ...more: ProblemStatus[]) {
+  const statuses: ProblemStatus[] = scope ? ['400', '401', '403', '500', '503', ...more] : [];
+  return Object.fromEntries(
+    [...new Set(statuses)]
+      .sort()
+      .map((status) => [status, { $ref: `#/components/responses/${status}` }]),
+  );
+}
+
+/** One operation: who may call it, and every answer it gives. */
+function operation(
+  operationId: string,
+  summary: string,
+  scope: Scope | null,
+  responses: Record<string, unknown>,
+  rest: Record<string, unknown> = {},
+) {
+  return { operationId, summary, security: scope ? requires(scope) : [], ...rest, responses };
+}
+
+/** Where a member goes from a seat: the channel, its messages, a post (OpenAPI 3.1 §4.8.20). */
+const seatLinks = (channel: string, token?: string) => {
+  const parameters = {
+    'path.channelId': channel,
+    ...(token ? { 'header.X-Member-Token': token } : {}),
+  };
+  return {
+    getChannelInfo: { operationId: 'getChannelInfo', parameters },
+    syncMessages: { operationId: 'syncMessages', parameters },
+    postMessage: { operationId: 'postMessage', parameters },
+  };
+};
+
+/**
+ * The OpenAPI 3.1 document of `/api/v1`, built from the zod schemas the endpoints parse with and
+ * the result schemas they answer with. Each operation names the scope ChannelsController's
+ * `@RequireScopes` asks for and every status the edge can answer.
+ */
 export function openApiDocument(publicUrl: string): Record<string, unknown> {
+  const read: Scope = 'channels:read';
+  const write: Scope = 'channels:write';
   return {
     openapi: '3.1.0',
     info: {
@@ -84,107 +141,140 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
         'The channel operations of the MCP tools over REST. Errors are RFC 9457 problem documents whose `code` matches the MCP error codes.',
     },
     servers: [{ url: `${publicUrl}/api/v1` }],
+    security: [{ oauth2: [] }, { bearer: [] }],
     paths: {
       '/health': {
-        get: {
-          operationId: 'health',
-          summary: 'Health check',
-          responses: { '200': ok('Healthy') },
-        },
+        get: operation('health', 'Health check', null, {
+          '200': ok('Healthy', healthCheckResult),
+        }),
+      },
+      '/openapi.json': {
+        get: operation('openApi', 'This document', null, {
+          '200': {
+            description: 'The OpenAPI 3.1 document',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        }),
       },
       '/channels': {
-        get: {
-          operationId: 'listChannels',
-          summary: 'Channels you created or hold a seat in',
-          responses: { '200': ok('Channels') },
-        },
-        post: {
-          operationId: 'createChannel',
-          summary: 'Create a channel',
-          requestBody: body(createChannelInput),
-          responses: { '201': ok('Created: channel_id, invites, view'), ...errors },
-        },
+        get: operation('listChannels', 'Channels you created or hold a seat in', read, {
+          '200': ok('Channels', listChannelsResult),
+          ...errors(read),
+        }),
+        post: operation(
+          'createChannel',
+          'Create a channel',
+          write,
+          {
+            '201': ok('Created: channel_id, invites, view', createChannelResult, {
+              joinChannel: {
+                operationId: 'joinChannel',
+                description: 'Take the first invite slot.',
+                requestBody: { invite_code: '$response.body#/invites/0' },
+              },
+              getChannelInfo: {
+                operationId: 'getChannelInfo',
+                parameters: { 'path.channelId': '$response.body#/channel_id' },
+              },
+              updateChannel: {
+                operationId: 'updateChannel',
+                parameters: { 'path.channelId': '$response.body#/channel_id' },
+              },
+            }),
+            ...errors(write, '409', '413'),
+          },
+          { requestBody: body(createChannelInput) },
+        ),
       },
       '/channels/join': {
-        post: {
-          operationId: 'joinChannel',
-          summary: 'Join with an invite or a rejoin token',
-          requestBody: body(joinChannelInput),
-          responses: { '200': ok('Joined: slot_id and rejoin_token'), ...errors },
-        },
+        post: operation(
+          'joinChannel',
+          'Join with an invite or a rejoin token',
+          write,
+          {
+            '200': ok(
+              'Joined: slot_id and rejoin_token',
+              joinChannelResult,
+              seatLinks('$response.body#/channel_id', '$response.body#/rejoin_token'),
+            ),
+            ...errors(write, '404', '413'),
+          },
+          { requestBody: body(joinChannelInput) },
+        ),
       },
       '/channels/{channelId}': {
-        parameters: [pathParam('channelId'), memberTokenHeader],
-        get: {
-          operationId: 'getChannelInfo',
-          summary: 'Channel view and bots',
-          responses: { '200': ok('Channel'), ...errors },
-        },
-        patch: {
-          operationId: 'updateChannel',
-          summary: 'Admin operations (rename, set_admin, remove_bot)',
-          requestBody: body(updateChannelInput, ['channel_id']),
-          responses: { '200': ok('Updated'), ...errors },
-        },
+        parameters: [channelIdParam, memberTokenHeader],
+        get: operation('getChannelInfo', 'Channel view and bots', read, {
+          '200': ok('Channel', channelInfoResult),
+          ...errors(read, '404'),
+        }),
+        patch: operation(
+          'updateChannel',
+          'Admin operations (rename, set_admin, remove_bot)',
+          write,
+          { '200': ok('Updated', updateChannelResult), ...errors(write, '404', '409', '413') },
+          { requestBody: updateBody() },
+        ),
       },
       '/channels/{channelId}/messages': {
-        parameters: [pathParam('channelId'), memberTokenHeader],
-        get: {
-          operationId: 'syncMessages',
-          summary: 'Messages after a cursor (long poll)',
-          parameters: [
-            queryParam(
-              'cursor',
-              { type: 'integer', minimum: 0, maximum: 2147483647 },
-              'The highest message id you have seen.',
-            ),
-            queryParam(
-              'timeout_ms',
-              { type: 'integer', minimum: 0, maximum: 60000 },
-              'How long to wait for news.',
-            ),
-          ],
-          responses: { '200': ok('messages, cursor, view'), ...errors },
-        },
-        post: {
-          operationId: 'postMessage',
-          summary: 'Post a message',
-          requestBody: body(postMessageInput, ['channel_id']),
-          responses: { '201': ok('msg_id and ts'), ...errors },
-        },
+        parameters: [channelIdParam, memberTokenHeader],
+        get: operation(
+          'syncMessages',
+          'Messages after a cursor (long poll)',
+          read,
+          {
+            '200': ok('messages, cursor, view', syncMessagesResult, {
+              next: {
+                operationId: 'syncMessages',
+                description: 'The next page: the cursor this one returned.',
+                parameters: {
+                  'path.channelId': '$request.path.channelId',
+                  'query.cursor': '$response.body#/cursor',
+                },
+              },
+            }),
+            ...errors(read, '404', '409'),
+          },
+          {
+            parameters: [
+              parameter('cursor', 'query', syncMessagesInput.shape.cursor),
+              parameter('timeout_ms', 'query', syncMessagesInput.shape.timeout_ms),
+            ],
+          },
+        ),
+        post: operation(
+          'postMessage',
+          'Post a message',
+          write,
+          {
+            '201': ok('msg_id and ts', postMessageResult),
+            ...errors(write, '404', '409', '413', '429'),
+          },
+          { requestBody: body(postMessageInput, ['channel_id']) },
+        ),
       },
       '/channels/{channelId}/bots/{botId}/dm': {
-        parameters: [pathParam('channelId'), pathParam('botId'), memberTokenHeader],
-        post: {
-          operationId: 'dmBot',
-          summary: 'Private message to a bot',
-          requestBody: body(dmBotInput, ['channel_id', 'bot_id']),
-          responses: { '200': ok('Delivered'), ...errors },
-        },
+        parameters: [channelIdParam, botIdParam, memberTokenHeader],
+        post: operation(
+          'dmBot',
+          'Private message to a bot',
+          write,
+          { '200': ok('Delivered', dmBotResult), ...errors(write, '404', '409', '413', '429') },
+          { requestBody: body(dmBotInput, ['channel_id', 'bot_id']) },
+        ),
       },
       '/channels/{channelId}/bots/{botId}/code': {
-        parameters: [pathParam('channelId'), pathParam('botId'), memberTokenHeader],
-        get: {
-          operationId: 'getBotCode',
-          summary: 'A bot’s exact source, manifest and hashes',
-          responses: { '200': ok('Bot code'), ...errors },
-        },
+        parameters: [channelIdParam, botIdParam, memberTokenHeader],
+        get: operation('getBotCode', 'A bot’s exact source, manifest and hashes', read, {
+          '200': ok('Bot code', botCodeResult),
+          ...errors(read, '404'),
+        }),
       },
     },
     components: {
-      schemas: {
-        Problem: {
-          type: 'object',
-          required: ['status', 'code', 'detail'],
-          properties: {
-            type: { type: 'string' },
-            title: { type: 'string' },
-            status: { type: 'integer' },
-            code: { type: 'string' },
-            detail: { type: 'string' },
-          },
-        },
-      },
+      securitySchemes: securitySchemes(publicUrl),
+      schemas: { Problem: problemSchema },
+      responses: problemResponses,
     },
   };
 }
