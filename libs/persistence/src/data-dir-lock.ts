@@ -1,4 +1,4 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
@@ -68,6 +68,14 @@ export class DataDirLock {
     const ownerFile = join(dataDir, OWNER_FILE);
     writeFileSync(ownerFile, `${process.pid}\n`);
     return new DataDirLock(connection, ownerFile);
+  }
+
+  /**
+   * Throws DataDirInUseError now if another process holds the directory, so a server can refuse
+   * to start with that sentence before anything else; Database.open takes the lock for real.
+   */
+  static check(dataDir: string): void {
+    if (existsSync(dataDir)) DataDirLock.acquire(dataDir).release();
   }
 
   /** Lets the directory go; call after the database in it is closed. */

@@ -1,6 +1,6 @@
 export { Database } from './database.js';
 export type { DatabaseOptions } from './database.js';
-export { DataDirInUseError } from './data-dir-lock.js';
+export { DataDirInUseError, DataDirLock } from './data-dir-lock.js';
 export { TypeOrmChannelStore } from './typeorm-channel.store.js';
 export { TypeOrmPrincipalStore, TypeOrmSessionStore } from './typeorm-session.store.js';
 export { TypeOrmOAuthStore } from './typeorm-oauth.store.js';
