@@ -25,6 +25,7 @@ start: build
 test: deps
 	$(NODE) npm run check
 	scripts/conformance.sh
+	scripts/schemathesis.sh
 
 check: test
 
