@@ -43,7 +43,7 @@ export function securitySchemes(publicUrl: string): Record<string, unknown> {
   };
 }
 
-/** The security requirement of an operation: one scope, through either scheme (OpenAPI 3.1 §4.8.30). */
+/** The security requirement of an operation: one scope, through either scheme. */
 export function requires(scope: Scope): Record<string, string[]>[] {
   return [{ oauth2: [scope] }, { bearer: [scope] }];
 }

@@ -91,8 +91,8 @@ const memberTokenHeader = {
 };
 
 /** Errors of an operation: the ones every authorized call can meet, and those it adds. */
-function errors(scope: Scope | null, ...more: ProblemStatus[]) {
-  const statuses: ProblemStatus[] = scope ? ['400', '401', '403', '500', '503', ...more] : [];
+function errors(...more: ProblemStatus[]) {
+  const statuses: ProblemStatus[] = ['400', '401', '403', '500', '503', ...more];
   return Object.fromEntries(
     [...new Set(statuses)]
       .sort()
@@ -111,12 +111,9 @@ function operation(
   return { operationId, summary, security: scope ? requires(scope) : [], ...rest, responses };
 }
 
-/** Where a member goes from a seat: the channel, its messages, a post (OpenAPI 3.1 §4.8.20). */
-const seatLinks = (channel: string, token?: string) => {
-  const parameters = {
-    'path.channelId': channel,
-    ...(token ? { 'header.X-Member-Token': token } : {}),
-  };
+/** Where a member goes from a seat: the channel, its messages, a post (OpenAPI Link Objects). */
+const seatLinks = (channel: string, token: string) => {
+  const parameters = { 'path.channelId': channel, 'header.X-Member-Token': token };
   return {
     getChannelInfo: { operationId: 'getChannelInfo', parameters },
     syncMessages: { operationId: 'syncMessages', parameters },
@@ -159,7 +156,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
       '/channels': {
         get: operation('listChannels', 'Channels you created or hold a seat in', read, {
           '200': ok('Channels', listChannelsResult),
-          ...errors(read),
+          ...errors(),
         }),
         post: operation(
           'createChannel',
@@ -181,7 +178,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
                 parameters: { 'path.channelId': '$response.body#/channel_id' },
               },
             }),
-            ...errors(write, '409', '413'),
+            ...errors('409', '413'),
           },
           { requestBody: body(createChannelInput) },
         ),
@@ -197,7 +194,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
               joinChannelResult,
               seatLinks('$response.body#/channel_id', '$response.body#/rejoin_token'),
             ),
-            ...errors(write, '404', '413'),
+            ...errors('404', '413'),
           },
           { requestBody: body(joinChannelInput) },
         ),
@@ -206,13 +203,13 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
         parameters: [channelIdParam, memberTokenHeader],
         get: operation('getChannelInfo', 'Channel view and bots', read, {
           '200': ok('Channel', channelInfoResult),
-          ...errors(read, '404'),
+          ...errors('404'),
         }),
         patch: operation(
           'updateChannel',
           'Admin operations (rename, set_admin, remove_bot)',
           write,
-          { '200': ok('Updated', updateChannelResult), ...errors(write, '404', '409', '413') },
+          { '200': ok('Updated', updateChannelResult), ...errors('404', '409', '413') },
           { requestBody: updateBody() },
         ),
       },
@@ -233,7 +230,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
                 },
               },
             }),
-            ...errors(read, '404', '409'),
+            ...errors('404', '409'),
           },
           {
             parameters: [
@@ -248,7 +245,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
           write,
           {
             '201': ok('msg_id and ts', postMessageResult),
-            ...errors(write, '404', '409', '413', '429'),
+            ...errors('404', '409', '413', '429'),
           },
           { requestBody: body(postMessageInput, ['channel_id']) },
         ),
@@ -259,7 +256,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
           'dmBot',
           'Private message to a bot',
           write,
-          { '200': ok('Delivered', dmBotResult), ...errors(write, '404', '409', '413', '429') },
+          { '200': ok('Delivered', dmBotResult), ...errors('404', '409', '413', '429') },
           { requestBody: body(dmBotInput, ['channel_id', 'bot_id']) },
         ),
       },
@@ -267,7 +264,7 @@ export function openApiDocument(publicUrl: string): Record<string, unknown> {
         parameters: [channelIdParam, botIdParam, memberTokenHeader],
         get: operation('getBotCode', 'A bot’s exact source, manifest and hashes', read, {
           '200': ok('Bot code', botCodeResult),
-          ...errors(read, '404'),
+          ...errors('404'),
         }),
       },
     },
