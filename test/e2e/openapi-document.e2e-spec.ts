@@ -56,11 +56,12 @@ describe('the OpenAPI document against the server', () => {
     path: string,
     body?: string,
     bearer: string | null = token,
+    contentType = 'application/json',
   ): Promise<Answer> {
     const res = await fetch(`${app.url}/api/v1${path}`, {
       method,
       headers: {
-        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...(body === undefined ? {} : { 'Content-Type': contentType }),
         ...(bearer ? { Authorization: `Bearer ${bearer}` } : {}),
       },
       body,
@@ -125,7 +126,7 @@ describe('the OpenAPI document against the server', () => {
     expectDocumented('/channels', 'post', answer);
   });
 
-  it('answers 400, 404 and 413 as documented', async () => {
+  it('answers 400, 404, 413 and 415 as documented', async () => {
     const bad = await api('POST', '/channels', '{"name": ');
     expect(bad.status).toBe(400);
     expectDocumented('/channels', 'post', bad);
@@ -135,6 +136,10 @@ describe('the OpenAPI document against the server', () => {
     const large = await api('POST', '/channels', JSON.stringify({ name: 'x'.repeat(2 ** 21) }));
     expect(large.status).toBe(413);
     expectDocumented('/channels', 'post', large);
+    const latin1 = 'application/json; charset=latin1';
+    const foreign = await api('POST', '/channels', '{"name":"x","slots":[]}', token, latin1);
+    expect(foreign.status).toBe(415);
+    expectDocumented('/channels', 'post', foreign);
   });
 
   it('refuses a name or slot for its characters exactly when the request schema does', async () => {

@@ -97,6 +97,9 @@ export const problemResponses = {
     'The caller holds several seats and named none (AMBIGUOUS_MEMBER), or the tenant has the most channels allowed (INVALID_REQUEST).',
   ),
   '413': problem('The body is larger than 1 MiB (INVALID_REQUEST).'),
+  '415': problem(
+    'The body is in a charset or content coding the server does not read; send UTF-8 JSON (INVALID_REQUEST).',
+  ),
   '429': problem(
     'Too many messages from this member; the detail says how long to wait (RATE_LIMITED).',
   ),
