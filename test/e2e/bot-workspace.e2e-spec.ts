@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { BotRunners } from '#bots';
+import type { RunnerFleet } from '#bots';
 import type { BotId, ChannelId, TenantId } from '#core';
-import type { ProcessBotRunners } from '../../apps/api/src/bots/process-bot.runners.js';
 import { connectAgent } from '../support/mcp-client.js';
 import type { Agent } from '../support/mcp-client.js';
 import { testNats } from '../support/nats.js';
@@ -104,8 +104,8 @@ describe.each([
       });
       expect(existsSync(dir)).toBe(false);
     } else {
-      const runners = app.nest.get<BotRunners, ProcessBotRunners>(BotRunners);
-      const pid = runners.pidOf({
+      const runners = app.nest.get<BotRunners, RunnerFleet>(BotRunners);
+      const pid = runners.runnerOf({
         tenantId: 'ten_default' as TenantId,
         channelId: id as ChannelId,
         botId: botId as BotId,

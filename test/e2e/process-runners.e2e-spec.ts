@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BotRunners } from '#bots';
+import type { RunnerFleet } from '#bots';
 import type { BotId, ChannelId, TenantId } from '#core';
 import type { BotAddress } from '#events';
-import type { ProcessBotRunners } from '../../apps/api/src/bots/process-bot.runners.js';
 import { eventually } from '../support/eventually.js';
 import { connectAgent } from '../support/mcp-client.js';
 import type { Agent } from '../support/mcp-client.js';
@@ -44,7 +44,7 @@ const COUNTING_ECHO = `export default class Counter {
 describe('bots in runner processes', () => {
   let app: TestApp;
   let agent: Agent;
-  let runners: ProcessBotRunners;
+  let runners: RunnerFleet;
 
   beforeAll(async () => {
     app = await startTestApp({
@@ -57,7 +57,7 @@ describe('bots in runner processes', () => {
       },
     });
     agent = await connectAgent(app.url);
-    runners = app.nest.get<BotRunners, ProcessBotRunners>(BotRunners);
+    runners = app.nest.get<BotRunners, RunnerFleet>(BotRunners);
   });
 
   afterAll(async () => {
@@ -123,14 +123,14 @@ describe('bots in runner processes', () => {
       { echo: 'one', count: 1 },
       { echo: 'two', count: 2 },
     ]);
-    expect(runners.pidOf(address)).not.toBeNull();
-    expect(runners.pidOf(address)).not.toBe(process.pid);
+    expect(pidOf(runners, address)).not.toBeNull();
+    expect(pidOf(runners, address)).not.toBe(process.pid);
   });
 
   it('commits a hook once when its runner is killed in the middle of it', async () => {
     const { id, address } = await channel('kill mid-hook');
     await post(id, 'warm');
-    const pid = runners.pidOf(address);
+    const pid = pidOf(runners, address);
     expect(pid).not.toBeNull();
     const posting = post(id, 'slow');
     // The slow hook busy-waits 1.5 s: kill its runner while it runs.
@@ -149,14 +149,14 @@ describe('bots in runner processes', () => {
       { echo: 'slow', count: 2 },
       { echo: 'after', count: 3 },
     ]);
-    expect(runners.pidOf(address)).not.toBe(pid);
+    expect(pidOf(runners, address)).not.toBe(pid);
   });
 
   it('stops an idle runner and starts it again on the next event, state intact', async () => {
     const { id, address } = await channel('idle');
     await post(id, 'before');
-    expect(runners.pidOf(address)).not.toBeNull();
-    await eventually(() => runners.pidOf(address) === null, 'the idle runner to stop');
+    expect(pidOf(runners, address)).not.toBeNull();
+    await eventually(() => pidOf(runners, address) === null, 'the idle runner to stop');
     await post(id, 'after');
     expect(replies(await messages(id))).toEqual([
       { echo: 'before', count: 1 },
@@ -183,13 +183,19 @@ describe('bots in runner processes', () => {
   it('stops the runner of a removed bot', async () => {
     const { id, address } = await channel('removed');
     await post(id, 'hello');
-    expect(runners.pidOf(address)).not.toBeNull();
+    expect(pidOf(runners, address)).not.toBeNull();
     await agent.call('update_channel', {
       channel_id: id,
       ops: [{ type: 'remove_bot', bot_id: address.botId }],
     });
-    expect(runners.pidOf(address)).toBeNull();
+    expect(pidOf(runners, address)).toBeNull();
     await post(id, 'nobody listens');
-    expect(runners.pidOf(address)).toBeNull();
+    expect(pidOf(runners, address)).toBeNull();
   });
 });
+
+/** The process id of the bot's runner, if one runs. */
+function pidOf(runners: RunnerFleet, address: BotAddress): number | null {
+  const id = runners.runnerOf(address);
+  return id === null ? null : Number(id);
+}

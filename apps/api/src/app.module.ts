@@ -5,7 +5,7 @@ import { EgressFetcher } from '#bot-sandbox';
 import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER, ModuleRef } from '@nestjs/core';
 import { AccessTokens, CachingSessionStore, OAuthStore, PrincipalStore, SessionStore } from '#auth';
-import { BotLauncher, BotRunners, BotService, InlineBotLauncher } from '#bots';
+import { BotLauncher, BotRunners, BotService, InlineBotLauncher, RunnerFleet } from '#bots';
 import { BotHost, CachingChannelStore, ChannelService, ChannelStore, OutboxRelay } from '#channels';
 import { TokenBucketLimiter } from '#core';
 import { EventBus, InProcessEventBus, NatsEventBus, NatsRunnerHub } from '#events';
@@ -16,7 +16,7 @@ import {
   TypeOrmPrincipalStore,
   TypeOrmSessionStore,
 } from '#persistence';
-import { ProcessBotRunners } from './bots/process-bot.runners.js';
+import { ChildProcessRunners } from './bots/child-process.runners.js';
 import { gvisorRunnerCommand, plainRunnerCommand } from './bots/runner-command.js';
 import { RunnerMemoryLimit } from './bots/runner-memory.js';
 import { AppConfig } from './config/app.config.js';
@@ -159,7 +159,7 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
             if (!hub || !config.processRunners || !config.natsUrl) return null;
             const logger = new Logger('Runners');
             const memory = RunnerMemoryLimit.open(config.processRunners.memoryMb, logger);
-            return new ProcessBotRunners(hub, {
+            const processes = new ChildProcessRunners({
               command:
                 config.processRunners.sandbox === 'gvisor'
                   ? gvisorRunnerCommand(
@@ -169,6 +169,9 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
                       memory,
                     )
                   : plainRunnerCommand(config, config.natsUrl, memory),
+              logger,
+            });
+            return new RunnerFleet(hub, processes, {
               perTenant: config.processRunners.perTenant,
               credentialsTtlSeconds: config.processRunners.credentialsTtlSeconds,
               nudge: () => relay?.nudge(),
@@ -298,5 +301,5 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
 const HOUSEKEEPING_MS = 60 * 60 * 1000;
 /** A runner's event comes back this long after its hook's limit if the runner went away. */
 const ACK_MARGIN_MS = 5_000;
-/** A runner holding one event this long past the hook limit is stuck (ProcessBotRunners). */
+/** A runner holding one event this long past the hook limit is stuck (RunnerFleet). */
 const STALL_MARGIN_MS = 15_000;

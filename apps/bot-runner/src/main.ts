@@ -1,50 +1,31 @@
-import { z } from 'zod';
+import { readFile } from 'node:fs/promises';
 import { EgressFetcher, IsolateSandbox } from '#bot-sandbox';
-import { BotGoneError, RunnerLoop } from '#bots';
+import {
+  BotGoneError,
+  RunnerExitCode,
+  RunnerLoop,
+  formatReport,
+  readRunnerEnvironment,
+} from '#bots';
 import { keepAliveOnUnhandledRejection } from '#core';
-import type { BotId, ChannelId, TenantId } from '#core';
 import { NatsRunnerLink } from '#events';
 import type { EventConsumer } from '#events';
 
 /**
  * The bot runner (DESIGN §2): one process per bot. It reads its bot from the API, pulls its
  * channel's events over NATS with credentials good for that bot only, runs each hook in an
- * isolate, and sends the effects back. The launcher passes the settings in the environment and the
- * credentials on standard input (never in the environment, which other processes may read).
+ * isolate, and sends the effects back. How it is started, told its settings and given its
+ * credentials, what it reports and what its exit codes mean is the runner contract
+ * (libs/bots, runner-contract).
  *
- * Standard input (ADR 0006): the credentials, ended by a NUL byte; the launcher then keeps it open
+ * Credentials come on standard input (a child process of the API) or from a mounted file (a pod).
+ * On standard input (ADR 0006) they end with a NUL byte, and the launcher then keeps the pipe open
  * for as long as it lives, so its end means the API is gone (even killed outright) and the runner
  * exits instead of pulling events beside the next API's runners.
- *
- * Standard output: one JSON object per line. `holding` and `released` (with the event's `seq`)
- * frame each hook, so the launcher can tell a stuck runner from an idle one.
- *
- * Exit codes: 0 when stopped, idle or orphaned (nothing to restart), 3 when the bot is gone, 1 on
- * failure (the launcher restarts it).
  */
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
-
-const environment = z.object({
-  RUNNER_NATS_URL: z.string().min(1),
-  RUNNER_TENANT: z.string().regex(ID),
-  RUNNER_CHANNEL: z.string().regex(ID),
-  RUNNER_BOT: z.string().regex(ID),
-  RUNNER_MEMORY_MB: int(8, 4096),
-  RUNNER_HOOK_TIMEOUT_MS: int(10, 60_000),
-  RUNNER_OUTPUT_MAX_BYTES: int(1024, 16 * 1024 * 1024),
-  RUNNER_IDLE_SECONDS: int(1, 86_400),
-  RUNNER_EGRESS_TIMEOUT_MS: int(100, 60_000),
-  RUNNER_EGRESS_MAX_BYTES: int(1024, 64 * 1024 * 1024),
-  RUNNER_EGRESS_ALLOW_LOOPBACK: z.enum(['true', 'false']),
-  RUNNER_EGRESS_CA: z.string().optional(),
-  RUNNER_WORKSPACE: z.string().min(1).optional(),
-  RUNNER_WORKSPACE_MAX_BYTES: int(0, 1024 * 1024 * 1024).default(0),
-});
-
-const EXIT_STOPPED = 0;
-const EXIT_FAILED = 1;
-const EXIT_GONE = 3;
+const EXIT_STOPPED = RunnerExitCode.stopped;
+const EXIT_FAILED = RunnerExitCode.failed;
+const EXIT_GONE = RunnerExitCode.gone;
 /** A stop that hangs (NATS unreachable while draining) must not keep an orphan alive. */
 const STOP_DEADLINE_MS = 3_000;
 
@@ -91,14 +72,15 @@ function watchLauncher(input: NodeJS.ReadStream, gone: () => void): void {
 }
 
 async function main(): Promise<void> {
-  const parsed = environment.safeParse(process.env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    log('config_error', { error: `${issue?.path.join('.')}: ${issue?.message}` });
+  const read = readRunnerEnvironment(process.env);
+  if (!read.ok) {
+    log('config_error', { error: read.error });
     process.exit(EXIT_FAILED);
   }
-  const env = parsed.data;
-  const credentials = await readCredentials(process.stdin);
+  const { settings } = read;
+  const credentials = settings.credentialsFile
+    ? await readFile(settings.credentialsFile, 'utf8')
+    : await readCredentials(process.stdin);
   let link: NatsRunnerLink | null = null;
   let consumer: EventConsumer | null = null;
   let sandbox: IsolateSandbox | null = null;
@@ -116,15 +98,14 @@ async function main(): Promise<void> {
       process.exit(code);
     })();
   };
-  watchLauncher(process.stdin, () => stop(EXIT_STOPPED, 'launcher gone'));
+  // A pod has no launcher on its standard input: its end would mean nothing there.
+  if (!settings.credentialsFile) {
+    watchLauncher(process.stdin, () => stop(EXIT_STOPPED, 'launcher gone'));
+  }
   process.once('SIGTERM', () => stop(EXIT_STOPPED, 'terminated'));
-  const address = {
-    tenantId: env.RUNNER_TENANT as TenantId,
-    channelId: env.RUNNER_CHANNEL as ChannelId,
-    botId: env.RUNNER_BOT as BotId,
-  };
+  const { address } = settings;
   link = await NatsRunnerLink.connect({
-    servers: env.RUNNER_NATS_URL,
+    servers: settings.natsUrl,
     credentials,
     address,
     logger: { error: (message) => log('error', { error: message }) },
@@ -133,17 +114,17 @@ async function main(): Promise<void> {
   void link.closed().then(() => stop(EXIT_FAILED, 'disconnected'));
   sandbox = new IsolateSandbox(
     {
-      memoryMb: env.RUNNER_MEMORY_MB,
-      timeoutMs: env.RUNNER_HOOK_TIMEOUT_MS,
-      maxOutputBytes: env.RUNNER_OUTPUT_MAX_BYTES,
-      workspaceBytes: env.RUNNER_WORKSPACE_MAX_BYTES,
+      memoryMb: settings.memoryMb,
+      timeoutMs: settings.hookTimeoutMs,
+      maxOutputBytes: settings.outputMaxBytes,
+      workspaceBytes: settings.workspace?.maxBytes ?? 0,
     },
     1,
     new EgressFetcher({
-      timeoutMs: env.RUNNER_EGRESS_TIMEOUT_MS,
-      maxResponseBytes: env.RUNNER_EGRESS_MAX_BYTES,
-      allowLoopback: env.RUNNER_EGRESS_ALLOW_LOOPBACK === 'true',
-      ca: env.RUNNER_EGRESS_CA,
+      timeoutMs: settings.egress.timeoutMs,
+      maxResponseBytes: settings.egress.maxBytes,
+      allowLoopback: settings.egress.allowLoopback,
+      ca: settings.egress.ca,
     }),
   );
   const loop = new RunnerLoop(
@@ -151,10 +132,10 @@ async function main(): Promise<void> {
     link,
     sandbox,
     () => stop(EXIT_GONE, 'bot removed'),
-    env.RUNNER_WORKSPACE ?? null,
+    settings.workspace?.path ?? null,
     {
-      holding: (seq) => log('holding', { seq }),
-      released: (seq) => log('released', { seq }),
+      holding: (seq) => process.stdout.write(`${formatReport({ event: 'holding', seq })}\n`),
+      released: (seq) => process.stdout.write(`${formatReport({ event: 'released', seq })}\n`),
     },
   );
   try {
@@ -166,7 +147,7 @@ async function main(): Promise<void> {
   }
   log('ready');
   const idle = setInterval(() => {
-    if (loop.idleMs() > env.RUNNER_IDLE_SECONDS * 1000) stop(EXIT_STOPPED, 'idle');
+    if (loop.idleMs() > settings.idleSeconds * 1000) stop(EXIT_STOPPED, 'idle');
   }, 1000);
   idle.unref();
 }

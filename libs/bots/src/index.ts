@@ -1,5 +1,20 @@
 export { BotLauncher } from './bot-launcher.js';
 export { BotRunners } from './bot-runners.js';
+export { POISON_STRIKES, RunnerFleet, poisonReason } from './runner-fleet.js';
+export type {
+  RunnerExit,
+  RunnerFleetOptions,
+  RunnerHandle,
+  RunnerMechanism,
+} from './runner-fleet.js';
+export {
+  RunnerExitCode,
+  formatReport,
+  parseReport,
+  readRunnerEnvironment,
+  runnerEnvironmentOf,
+} from './runner-contract.js';
+export type { RunnerReport, RunnerSettings } from './runner-contract.js';
 export { hookCall } from './hook-call.js';
 export { BotGoneError, RunnerLoop } from './runner-loop.js';
 export type { HookExecutor, RunnerConnection } from './runner-loop.js';

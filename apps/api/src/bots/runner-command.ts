@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { workspaceDir } from '#bot-sandbox';
+import { runnerEnvironmentOf } from '#bots';
 import type { BotAddress } from '#events';
 import type { AppConfig } from '../config/app.config.js';
 import { linkedLibraries, prepareGvisorCommand } from './gvisor.js';
-import type { RunnerCommand } from './process-bot.runners.js';
+import type { RunnerCommand } from './child-process.runners.js';
 import type { RunnerMemoryLimit } from './runner-memory.js';
 
 /** The built runner, relative to the working directory (`npm run build` writes it). */
@@ -14,35 +15,28 @@ export const RUNNER_ENTRY = resolve('dist/apps/bot-runner/src/main.js');
 /** The runner process's own heap, above the isolate's limit (isolated-vm may overshoot it). */
 const RUNNER_HEAP_MB = 128;
 
-/** The runner's settings (apps/bot-runner reads these, and nothing else of the environment). */
+/** The runner's settings as its environment (the contract is in libs/bots, runner-contract). */
 export function runnerEnvironment(
   config: AppConfig,
   address: BotAddress,
   natsUrl: string,
   workspace: string | null,
 ): Record<string, string> {
-  return {
-    ...(workspace
-      ? {
-          RUNNER_WORKSPACE: workspace,
-          RUNNER_WORKSPACE_MAX_BYTES: String(config.botWorkspace.maxBytes),
-        }
-      : {}),
-    RUNNER_NATS_URL: natsUrl,
-    RUNNER_TENANT: address.tenantId,
-    RUNNER_CHANNEL: address.channelId,
-    RUNNER_BOT: address.botId,
-    RUNNER_MEMORY_MB: String(config.botMemoryMb),
-    RUNNER_HOOK_TIMEOUT_MS: String(config.botHookTimeoutMs),
-    RUNNER_OUTPUT_MAX_BYTES: String(config.botOutputMaxBytes),
-    RUNNER_IDLE_SECONDS: String(config.processRunners?.idleSeconds ?? 300),
-    RUNNER_EGRESS_TIMEOUT_MS: String(config.botEgress.timeoutMs),
-    RUNNER_EGRESS_MAX_BYTES: String(config.botEgress.maxResponseBytes),
-    RUNNER_EGRESS_ALLOW_LOOPBACK: String(config.botEgress.allowLoopback),
-    ...(config.botEgress.caFile
-      ? { RUNNER_EGRESS_CA: readFileSync(config.botEgress.caFile, 'utf8') }
-      : {}),
-  };
+  return runnerEnvironmentOf({
+    natsUrl,
+    address,
+    memoryMb: config.botMemoryMb,
+    hookTimeoutMs: config.botHookTimeoutMs,
+    outputMaxBytes: config.botOutputMaxBytes,
+    idleSeconds: config.processRunners?.idleSeconds ?? 300,
+    egress: {
+      timeoutMs: config.botEgress.timeoutMs,
+      maxBytes: config.botEgress.maxResponseBytes,
+      allowLoopback: config.botEgress.allowLoopback,
+      ca: config.botEgress.caFile ? readFileSync(config.botEgress.caFile, 'utf8') : undefined,
+    },
+    workspace: workspace ? { path: workspace, maxBytes: config.botWorkspace.maxBytes } : null,
+  });
 }
 
 /** A runner as a plain child process of the API (BOT_SANDBOX=none), in its memory cgroup. */

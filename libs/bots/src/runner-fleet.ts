@@ -1,34 +1,48 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { BotRunners } from '#bots';
 import type { BotAddress, NatsRunnerHub } from '#events';
+import { BotRunners } from './bot-runners.js';
+import { RunnerExitCode } from './runner-contract.js';
+import type { RunnerReport } from './runner-contract.js';
 
-/** Runner exit codes (apps/bot-runner): 0 stopped or idle, 3 the bot is gone; others are crashes. */
-const EXIT_GONE = 3;
 /** Crashes (or stalls) on one event in a row, with no progress between, that make it a poison. */
 export const POISON_STRIKES = 3;
-/** After a runner exits, how long its last output lines may take to arrive. */
-const OUTPUT_GRACE_MS = 2_000;
 /** Restart delays after crashes: doubling from the first, capped. */
 const FIRST_RESTART_MS = 250;
 const MAX_RESTART_MS = 30_000;
 /** A runner that ran this long before crashing starts its backoff over. */
 const STABLE_MS = 60_000;
-/** How long a runner has to stop after SIGTERM before it is killed. */
-const STOP_GRACE_MS = 5_000;
 
-/** How one runner process is started: the command, and what to tidy once it has exited. */
-export interface RunnerCommand {
-  readonly command: string;
-  readonly args: readonly string[];
-  readonly env: Readonly<Record<string, string>>;
-  cleanup(): Promise<void>;
+/** How a runner ended: its exit code, or what ended it (a signal, a pod's reason such as OOMKilled). */
+export interface RunnerExit {
+  readonly code: number | null;
+  readonly signal: string | null;
 }
 
-export interface ProcessRunnerOptions {
-  /** Builds the command for a bot's runner (plain node, or node inside gVisor). */
-  readonly command: (address: BotAddress) => Promise<RunnerCommand>;
+/** One runner a mechanism started. */
+export interface RunnerHandle {
+  /** Its process id or pod name, for logs and tests. */
+  readonly id: string;
+  /** Resolves once the runner has ended and its last reports have been read. */
+  readonly exited: Promise<RunnerExit>;
+  /** Asks it to stop, then ends it if it has not within the mechanism's grace period. */
+  stop(): Promise<void>;
+  /** Ends it at once. */
+  kill(): void;
+}
+
+/**
+ * How runners are started: a child process, a pod. The mechanism knows nothing of policy: it
+ * starts one runner with its credentials, passes on what the runner reports, and ends it on
+ * request. `RunnerFleet` decides when.
+ */
+export interface RunnerMechanism {
+  start(
+    address: BotAddress,
+    credentials: string,
+    onReport: (report: RunnerReport) => void,
+  ): Promise<RunnerHandle>;
+}
+
+export interface RunnerFleetOptions {
   /** Runners of one tenant at once. */
   readonly perTenant: number;
   readonly credentialsTtlSeconds: number;
@@ -49,7 +63,7 @@ export interface ProcessRunnerOptions {
 
 interface Runner {
   readonly address: BotAddress;
-  readonly child: ChildProcess;
+  readonly handle: RunnerHandle;
   readonly startedAt: number;
   /** When the bot last needed its runner (for choosing whom to stop at the tenant cap). */
   lastNeeded: number;
@@ -60,7 +74,6 @@ interface Runner {
   stallTimer: NodeJS.Timeout | null;
   /** Killed for holding its event too long. */
   stalled: boolean;
-  readonly exited: Promise<void>;
 }
 
 /** Runners that ended on one event in a row, without progress between. */
@@ -71,19 +84,18 @@ interface Strikes {
 }
 
 /**
- * The `process` launcher (issue 4 item 4): one `bot-runner` child process per bot, started on the
- * bot's first event and restarted with backoff when it crashes. A runner stops itself when idle
- * (exit 0) and starts again on the next event; at the per-tenant cap, the tenant's least recently
- * needed runner stops to make room. Runners hold no state (it is in Postgres), so stopping one at
- * any moment loses nothing: its unacknowledged event is delivered again.
+ * The policy of runners outside the API process, whatever the mechanism (issue 13, item 1): one
+ * runner per bot, started on the bot's first event and restarted with backoff when it crashes. A
+ * runner stops itself when idle (exit 0) and starts again on the next event; at the per-tenant
+ * cap, the tenant's least recently needed runner stops to make room; one tenant's starts take
+ * turns, so the cap holds. Runners hold no state (it is in Postgres), so stopping one at any
+ * moment loses nothing: its unacknowledged event is delivered again.
  *
- * Each runner's standard input stays open after its credentials: the API's death, however it
- * dies, ends it, and the runner exits (ADR 0006). A runner that holds one event longer than
- * `stallMs` is killed; an event that ended its runner POISON_STRIKES times in a row (crash, OOM
- * kill or stall) with no progress of the bot between is quarantined: the bot gets a `bot:error`
- * for it and moves on (issue 11 item 7).
+ * A runner that holds one event longer than `stallMs` is killed; an event that ended its runner
+ * POISON_STRIKES times in a row (crash, OOM kill or stall) with no progress of the bot between is
+ * quarantined: the bot gets a `bot:error` for it and moves on (issue 11 item 7).
  */
-export class ProcessBotRunners extends BotRunners {
+export class RunnerFleet extends BotRunners {
   private readonly runners = new Map<string, Runner>();
   private readonly starting = new Map<string, Promise<void>>();
   private readonly restarts = new Map<string, { failures: number; timer: NodeJS.Timeout | null }>();
@@ -99,7 +111,8 @@ export class ProcessBotRunners extends BotRunners {
 
   constructor(
     private readonly hub: NatsRunnerHub,
-    private readonly options: ProcessRunnerOptions,
+    private readonly mechanism: RunnerMechanism,
+    private readonly options: RunnerFleetOptions,
   ) {
     super();
   }
@@ -150,16 +163,16 @@ export class ProcessBotRunners extends BotRunners {
     ).length;
   }
 
-  /** The process id of the bot's runner, if one runs (for fault tests). */
-  pidOf(address: BotAddress): number | null {
-    return this.runners.get(keyOf(address))?.child.pid ?? null;
+  /** The id (process id, pod name) of the bot's runner, if one runs (for fault tests). */
+  runnerOf(address: BotAddress): string | null {
+    return this.runners.get(keyOf(address))?.handle.id ?? null;
   }
 
   private start(address: BotAddress): Promise<void> {
     const key = keyOf(address);
     const pending = this.starting.get(key);
     if (pending) return pending;
-    const started = this.inTurn(address.tenantId, () => this.spawn(address)).finally(() =>
+    const started = this.inTurn(address.tenantId, () => this.launch(address)).finally(() =>
       this.starting.delete(key),
     );
     this.starting.set(key, started);
@@ -178,91 +191,36 @@ export class ProcessBotRunners extends BotRunners {
     return turn;
   }
 
-  private async spawn(address: BotAddress): Promise<void> {
+  private async launch(address: BotAddress): Promise<void> {
     if (this.closed) return;
     await this.makeRoom(address.tenantId);
     await this.hub.prepare(address);
     const credentials = await this.hub.credentials(address, this.options.credentialsTtlSeconds);
-    const command = await this.options.command(address);
-    // Only what the runner needs: never the API's environment (database URL, secrets).
-    const child = spawn(command.command, [...command.args], {
-      env: { ...command.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    // A runner that dies before reading its credentials must not take the API down with EPIPE.
-    child.stdin.on('error', () => undefined);
-    // The credentials, then nothing: the pipe stays open until this process ends (ADR 0006).
-    child.stdin.write(`${credentials}\0`);
-    const exited = new Promise<void>((resolve) => {
-      let ended = false;
-      // A child that could not start reports 'error' and may never report 'exit'.
-      const end = (code: number | null, signal: NodeJS.Signals | null) => {
-        if (ended) return;
-        ended = true;
-        command
-          .cleanup()
-          .catch((error: unknown) =>
-            this.options.logger.warn(`runner cleanup failed: ${String(error)}`),
-          );
-        this.exited(runner, code, signal);
-        resolve();
-      };
-      // 'close' comes once its output is read too (the last `holding` line counts); a grandchild
-      // that keeps the output open must not keep the runner from being seen to exit.
-      child.once('close', end);
-      child.once('exit', (code, signal) => {
-        setTimeout(() => end(code, signal), OUTPUT_GRACE_MS).unref();
-      });
-      child.once('error', (error) => {
-        this.options.logger.warn(`runner ${address.botId} failed: ${error.message}`);
-        if (child.pid === undefined) {
-          end(null, null);
-        }
-      });
-    });
-    const runner: Runner = {
+    // Reports may come before start() resolves; they wait for the runner's record.
+    let runner: Runner | null = null;
+    const early: RunnerReport[] = [];
+    const handle = await this.mechanism.start(address, credentials, (report) =>
+      runner ? this.observe(runner, report) : early.push(report),
+    );
+    runner = {
       address,
-      child,
+      handle,
       startedAt: Date.now(),
       lastNeeded: Date.now(),
       stopping: false,
       holding: null,
       stallTimer: null,
       stalled: false,
-      exited,
     };
-    this.follow(runner);
+    for (const report of early) this.observe(runner, report);
     this.runners.set(keyOf(address), runner);
-    this.options.logger.log(`runner started: ${describe(address)} pid=${child.pid ?? '-'}`);
+    this.options.logger.log(`runner started: ${describe(address)} id=${handle.id}`);
+    const started = runner;
+    void handle.exited.then((exit) => this.exited(started, exit));
   }
 
-  /** Passes the runner's log lines on, tagged with its bot, and follows what it holds. */
-  private follow(runner: Runner): void {
-    const tag = `runner ${runner.address.botId}`;
-    if (runner.child.stdout) {
-      createInterface({ input: runner.child.stdout }).on('line', (line) => {
-        if (!this.observe(runner, line)) this.options.logger.log(`${tag}: ${line.slice(0, 2048)}`);
-      });
-    }
-    if (runner.child.stderr) {
-      createInterface({ input: runner.child.stderr }).on('line', (line) =>
-        this.options.logger.warn(`${tag}: ${line.slice(0, 2048)}`),
-      );
-    }
-  }
-
-  /** Reads a `holding` or `released` line (apps/bot-runner); false for any other line. */
-  private observe(runner: Runner, line: string): boolean {
-    if (!line.startsWith('{"event":"holding"') && !line.startsWith('{"event":"released"')) {
-      return false;
-    }
-    let report: { event?: unknown; seq?: unknown };
-    try {
-      report = JSON.parse(line) as typeof report;
-    } catch {
-      return false;
-    }
-    if (typeof report.seq !== 'number') return false;
+  /** Follows the event a runner holds, and when it has held one too long. */
+  private observe(runner: Runner, report: RunnerReport): void {
     if (runner.stallTimer) clearTimeout(runner.stallTimer);
     runner.stallTimer = null;
     runner.holding = null;
@@ -271,7 +229,6 @@ export class ProcessBotRunners extends BotRunners {
       runner.stallTimer = setTimeout(() => this.stalled(runner), this.options.stallMs);
       runner.stallTimer.unref();
     }
-    return true;
   }
 
   /** The runner held one event too long: it is stuck (a hook its isolate could not stop). */
@@ -281,20 +238,20 @@ export class ProcessBotRunners extends BotRunners {
     this.options.logger.warn(
       `runner ${runner.address.botId} held event ${runner.holding.seq} for more than ${this.options.stallMs} ms: killing it`,
     );
-    runner.child.kill('SIGKILL');
+    runner.handle.kill();
   }
 
-  private exited(runner: Runner, code: number | null, signal: NodeJS.Signals | null): void {
+  private exited(runner: Runner, { code, signal }: RunnerExit): void {
     const key = keyOf(runner.address);
     if (runner.stallTimer) clearTimeout(runner.stallTimer);
     if (this.runners.get(key) === runner) this.runners.delete(key);
     const exit = signal ?? `code ${code}`;
-    if (runner.stopping || this.closed || code === EXIT_GONE) {
+    if (runner.stopping || this.closed || code === RunnerExitCode.gone) {
       this.options.logger.log(`runner stopped: ${describe(runner.address)} (${exit})`);
       this.restarts.delete(key);
       return;
     }
-    if (code === 0) {
+    if (code === RunnerExitCode.stopped) {
       this.options.logger.log(`runner exited: ${describe(runner.address)} (idle)`);
       this.restarts.delete(key);
       if ((this.redeliveries.get(key) ?? 0) > Date.now()) {
@@ -387,10 +344,7 @@ export class ProcessBotRunners extends BotRunners {
 
   private async stop(runner: Runner): Promise<void> {
     runner.stopping = true;
-    runner.child.kill('SIGTERM');
-    const killer = setTimeout(() => runner.child.kill('SIGKILL'), STOP_GRACE_MS);
-    await runner.exited;
-    clearTimeout(killer);
+    await runner.handle.stop();
   }
 }
 

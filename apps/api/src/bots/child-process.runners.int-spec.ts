@@ -5,8 +5,10 @@ import type { BotId, ChannelId, TenantId } from '#core';
 import type { NatsRunnerHub } from '#events';
 import type { BotAddress } from '#events';
 import { QUIET_RUNNER_API, connectTestRunnerHub, testNats } from '#test-support';
-import { POISON_STRIKES, ProcessBotRunners } from './process-bot.runners.js';
-import type { ProcessRunnerOptions, RunnerCommand } from './process-bot.runners.js';
+import { POISON_STRIKES, RunnerFleet } from '#bots';
+import type { RunnerFleetOptions } from '#bots';
+import { ChildProcessRunners } from './child-process.runners.js';
+import type { RunnerCommand } from './child-process.runners.js';
 import { RUNNER_ENTRY } from './runner-command.js';
 
 const quiet = { log: () => undefined, warn: () => undefined, error: () => undefined };
@@ -42,7 +44,7 @@ interface Quarantined {
 }
 
 /** The launcher's own failure handling, with commands that fail on purpose instead of runners. */
-describe('ProcessBotRunners', () => {
+describe('RunnerFleet with child processes', () => {
   let hub: NatsRunnerHub;
   let servers: string;
 
@@ -57,10 +59,13 @@ describe('ProcessBotRunners', () => {
 
   function launcher(
     command: () => RunnerCommand,
-    options: Partial<ProcessRunnerOptions> = {},
-  ): ProcessBotRunners {
-    return new ProcessBotRunners(hub, {
+    options: Partial<RunnerFleetOptions> = {},
+  ): RunnerFleet {
+    const processes = new ChildProcessRunners({
       command: () => Promise.resolve(command()),
+      logger: options.logger ?? quiet,
+    });
+    return new RunnerFleet(hub, processes, {
       perTenant: 5,
       credentialsTtlSeconds: 60,
       nudge: () => undefined,
@@ -173,7 +178,7 @@ describe('ProcessBotRunners', () => {
     let starts = 0;
     const quarantined: Quarantined[] = [];
     const bot = address('progressing');
-    let runners: ProcessBotRunners | null = null;
+    let runners: RunnerFleet | null = null;
     runners = launcher(
       () => {
         starts += 1;
@@ -239,7 +244,7 @@ describe('ProcessBotRunners', () => {
     await runners.ensure(bot);
     const pid = await waitForPid(runners, bot);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    expect(runners.pidOf(bot)).toBe(pid);
+    expect(Number(runners.runnerOf(bot))).toBe(pid);
     await runners.close();
   });
 
@@ -328,9 +333,9 @@ describe('ProcessBotRunners', () => {
   });
 });
 
-async function waitForPid(runners: ProcessBotRunners, bot: BotAddress): Promise<number> {
-  await waitFor(() => runners.pidOf(bot) !== null, 5_000);
-  return runners.pidOf(bot) ?? 0;
+async function waitForPid(runners: RunnerFleet, bot: BotAddress): Promise<number> {
+  await waitFor(() => runners.runnerOf(bot) !== null, 5_000);
+  return Number(runners.runnerOf(bot));
 }
 
 function alive(pid: number): boolean {
