@@ -18,6 +18,7 @@ export {
   channelInfoInput,
   createChannelInput,
   dmBotInput,
+  healthCheckInput,
   joinChannelInput,
   listChannelsInput,
   postMessageInput,

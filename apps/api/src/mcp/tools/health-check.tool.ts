@@ -1,12 +1,11 @@
-import { healthCheckResult } from '#channels';
-import { z } from 'zod';
+import { healthCheckInput, healthCheckResult } from '#channels';
 import { defineTool } from '../tool.js';
 
 export const healthCheckTool = defineTool({
   name: 'health_check',
   title: 'Health check',
   description: 'Check that the multiplayer server is up. Returns a line with the server time.',
-  input: z.object({}),
+  input: healthCheckInput,
   output: healthCheckResult,
   annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
   run: () =>
