@@ -399,10 +399,12 @@ describe('tenant isolation (AUTH_MODE=local)', () => {
       });
 
       // Control: within its own tenant the channel exists for it; it is only not a member.
-      for (const tool of ['post_message', 'sync_messages'] as const) {
-        const error = await toolError(
-          service.call(tool, { channel_id: channelId, body: 'x', cursor: 0, timeout_ms: 0 }),
-        );
+      const calls = {
+        post_message: { channel_id: channelId, body: 'x' },
+        sync_messages: { channel_id: channelId, cursor: 0, timeout_ms: 0 },
+      };
+      for (const [tool, args] of Object.entries(calls)) {
+        const error = await toolError(service.call(tool, args));
         expect({ tool, code: error.code }).toEqual({ tool, code: 'NOT_MEMBER' });
       }
 

@@ -15,7 +15,6 @@ import { z } from 'zod';
 import { outputJsonSchema } from '../contracts/json-schema.js';
 import { toDomainError } from '../errors/error-mapping.js';
 import { DOC_RESOURCES } from './resources/docs.resources.js';
-import { toolErrorContent } from './tool.js';
 import type { ToolContext, ToolDefinition } from './tool.js';
 import { TOOLS } from './tools/index.js';
 
@@ -27,15 +26,14 @@ const INSTRUCTIONS =
 
 /**
  * tools/list entries, computed once: JSON Schema of each tool's input (what the client sends) and
- * of its structured result. The outputSchema also admits the `isError` structured content, which
- * clients check against it too (MCP 2025-11-25 "Structured Content": results MUST conform).
+ * of its structured result (MCP 2025-11-25 "Output Schema": results MUST conform to it).
  */
 const TOOL_LIST: Tool[] = TOOLS.map((tool) => {
   const { $schema: _dialect, ...inputSchema } = z.toJSONSchema(tool.input, {
     io: 'input',
     unrepresentable: 'any',
   });
-  const outputSchema = outputJsonSchema(z.union([tool.output, toolErrorContent]));
+  const outputSchema = outputJsonSchema(tool.output);
   return {
     name: tool.name,
     title: tool.title,
@@ -104,7 +102,8 @@ export function createMcpServer(context: Omit<ToolContext, 'signal'>): Server {
 /**
  * Runs a tool and shapes its answer as spec/compat.md says: the compact JSON of the result in
  * `content[0].text` and the same object in `structuredContent`; failures as `isError` results
- * whose text starts with the stable code.
+ * whose text starts with the stable code. Failures carry no structured content: it would have to
+ * match the tool's outputSchema, which describes results (and SDK clients check it on errors too).
  */
 export async function callTool(
   tool: ToolDefinition,
@@ -144,6 +143,5 @@ function errorResult(toolName: string, error: { code: string; message: string })
     content: [
       { type: 'text', text: `Error calling tool '${toolName}': ${error.code}: ${error.message}` },
     ],
-    structuredContent: { error: { code: error.code, message: error.message } },
   };
 }

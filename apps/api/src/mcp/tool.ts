@@ -39,15 +39,3 @@ export function defineTool<Schema extends z.ZodType, Result extends object>(
 /** How agents are told to carry their seat, in every channel tool's description. */
 export const MEMBER_TOKEN_HINT =
   'Pass member_token (the rejoin_token join_channel gave you) so the server knows which seat is acting; your client may not keep a session.';
-
-/**
- * The `structuredContent` of an `isError` result: the compat code and the sentence after it.
- * Clients validate structured content against `outputSchema` even on errors (the TypeScript SDK's
- * `Client.callTool` up to at least 1.32 does), so every tool's outputSchema admits this too.
- */
-export const toolErrorContent = z.strictObject({
-  error: z.strictObject({
-    code: z.string().describe('The compat error code, e.g. CHANNEL_NOT_FOUND or "BAD_OP: <type>".'),
-    message: z.string(),
-  }),
-});
