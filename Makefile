@@ -21,7 +21,8 @@ build: deps
 start: build
 	$(NODE) npm start
 
-## test: format, lint, layer rules, type check, unit + integration + e2e tests, MCP conformance.
+## test: format, lint, layer rules, type check, unit + integration + e2e tests, MCP conformance,
+## and the REST contract (schemathesis against the OpenAPI document).
 test: deps
 	$(NODE) npm run check
 	scripts/conformance.sh
