@@ -86,11 +86,15 @@ const memberToken = text('member_token')
 const SLOT_LABEL = `[^\\u0000-\\u001f\\u007f-\\u009f]{0,${Limits.slotLabelLength}}`;
 const SLOT_SPEC_PATTERN = `^(bot(:${SLOT_LABEL})?|invite(:${SLOT_LABEL}(:admin)?)?)$`;
 
+/** Kinds only the platform and bots write; a member posting them could impersonate a referee. */
+const RESERVED_KINDS: readonly string[] = ['system', 'control', 'bot'];
+
 /** Message ids are PostgreSQL integers. */
 const MAX_MESSAGE_ID = 2_147_483_647;
 
 export const createChannelInput = args({
   name: text('name')
+    .regex(/\S/, 'name must not be empty')
     .trim()
     .min(1, 'name must not be empty')
     .max(Limits.channelNameLength, `name is at most ${Limits.channelNameLength} characters`)
@@ -142,6 +146,11 @@ export const postMessageInput = args({
     .string()
     .regex(/^[A-Za-z0-9_.:-]+$/, 'kind may use letters, digits and _ . : - only')
     .max(Limits.messageKindLength, `kind is at most ${Limits.messageKindLength} characters`)
+    .refine((kind) => !RESERVED_KINDS.includes(kind), {
+      error: (issue) =>
+        `kind "${String(issue.input)}" is reserved for the platform and bots; use "user".`,
+    })
+    .meta({ not: { enum: [...RESERVED_KINDS] } })
     .default('user')
     .describe('The message kind; "user" unless a bot asks for another.'),
   member_token: memberToken,
@@ -217,6 +226,7 @@ export type UpdateChannelInput = z.infer<typeof updateChannelInput>;
 export const renameOp = z.object({
   type: z.literal('rename'),
   name: text('name')
+    .regex(/\S/, 'rename needs a non-empty name')
     .trim()
     .min(1, 'rename needs a non-empty name')
     .max(Limits.channelNameLength, `name is at most ${Limits.channelNameLength} characters`),

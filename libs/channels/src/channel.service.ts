@@ -62,9 +62,6 @@ export interface Caller {
   readonly principal: Principal;
 }
 
-/** Kinds only the platform and bots write; a member posting them could impersonate a referee. */
-const RESERVED_KINDS = new Set(['system', 'control', 'bot']);
-
 export interface CreateChannelResult {
   channel_id: string;
   invites: string[];
@@ -220,11 +217,6 @@ export class ChannelService {
       ? this.recentSeats.recall(tenantId, tokenHash, channelId, caller.principal.id)
       : null;
     const slot = recalled?.slot ?? (await this.actingSlot(caller, channelId, input.member_token));
-    if (RESERVED_KINDS.has(input.kind)) {
-      throw new InvalidRequestError(
-        `kind "${input.kind}" is reserved for the platform and bots; use "user".`,
-      );
-    }
     const body = toBody(input.body);
     const draft = (from: Slot): MessageDraft => ({
       sender: memberRef(from.slotId),
