@@ -13,6 +13,10 @@ IMAGES_UID=65532
 
 images_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 n24="$images_root/scripts/with-node24.sh"
+# The checkout whose code goes into the images (default: this one), e.g. a `git archive` of a
+# commit with node_modules beside it, so that edits in progress stay out.
+# shellcheck disable=SC2034 # read by the scripts that source this file
+images_source="${IMAGES_SOURCE:-$images_root}"
 # Downloads kept between runs (node tarballs, esbuild); .tools/ is ignored by git.
 images_cache="${IMAGES_CACHE:-$images_root/.tools/images}"
 
@@ -165,4 +169,20 @@ copy_isolated_vm() {
   cp "$addon" "$to/isolated-vm/$relative"
   cp "$gyp"/package.json "$gyp"/index.js "$gyp"/node-gyp-build.js "$gyp"/LICENSE "$to/node-gyp-build/"
   echo "$to/isolated-vm/$relative"
+}
+
+# prune_isolated_vm NODE DIR: isolated-vm installed in DIR down to what NODE loads (as
+# copy_isolated_vm leaves it): its sources, vendored V8 headers and other platforms' addons go.
+# Prints the addon's path.
+prune_isolated_vm() {
+  local node=$1 dir=$2 addon
+  addon="$(isolated_vm_addon "$node" "$dir")" || die "no isolated-vm addon for Node $IMAGES_NODE_VERSION in $dir"
+  local keep="$dir.keep"
+  rm -rf "$keep" && mkdir -p "$keep"
+  cp "$dir/package.json" "$dir/isolated-vm.js" "$dir/LICENSE" "$keep/"
+  local relative=${addon#"$dir"/}
+  mkdir -p "$keep/$(dirname "$relative")"
+  cp "$addon" "$keep/$relative"
+  rm -rf "$dir" && mv "$keep" "$dir"
+  echo "$dir/$relative"
 }

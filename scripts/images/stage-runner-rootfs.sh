@@ -10,8 +10,7 @@
 #
 # Usage: scripts/images/stage-runner-rootfs.sh OUT
 # Needs node_modules installed (npm ci / make deps): esbuild reads the runner's dependencies there.
-# IMAGES_SOURCE: the source tree to bundle (default: this checkout), e.g. a `git archive` of a
-# commit with a node_modules beside it.
+# IMAGES_SOURCE: the source tree to bundle (default: this checkout).
 set -euo pipefail
 # shellcheck source=scripts/images/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -19,7 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 [ $# -eq 1 ] || die "usage: stage-runner-rootfs.sh OUT"
 out=$1
 need ldd strip npm tar dpkg-query
-cd "${IMAGES_SOURCE:-$images_root}"
+cd "$images_source"
 [ -d node_modules/isolated-vm ] || die "node_modules/isolated-vm is missing: run make deps (npm install) first"
 
 rm -rf "$out"
@@ -36,7 +35,7 @@ log "bundling apps/bot-runner with esbuild $IMAGES_ESBUILD_VERSION"
 meta="$(mktemp)"
 trap 'rm -f "$meta"' EXIT
 "$esbuild" apps/bot-runner/src/main.ts --bundle --platform=node --format=esm --target=node24 \
-  --conditions=source --external:isolated-vm --legal-comments=eof --log-level=warning \
+  --conditions=source --external:isolated-vm --preserve-symlinks --legal-comments=eof --log-level=warning \
   --banner:js="import { createRequire as __runnerRequire } from 'node:module'; const require = __runnerRequire(import.meta.url);" \
   --metafile="$meta" --outfile="$out/app/app/bot-runner.mjs"
 "$node_pkg/bin/node" -e '
