@@ -6,7 +6,8 @@ import { startNats } from './nats-server.mjs';
 import { startPostgres } from './postgres-server.mjs';
 
 export default async function globalSetup() {
-  // The process launcher's tests start the built bot runner (dist/apps/bot-runner).
+  // The process launcher's tests start the built bot runner (dist/apps/bot-runner), and some tests
+  // the built server.
   // TEST_SKIP_BUILD=1 keeps the dist/ there is, for a run of tests that start no runner.
   if (!process.env.TEST_SKIP_BUILD) {
     execFileSync(
@@ -14,6 +15,9 @@ export default async function globalSetup() {
       ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'],
       { stdio: 'inherit' },
     );
+    // What the built code reads at run time (the preset bots' sources), as `npm run build` does:
+    // the scripts run after the tests (conformance, schemathesis) start this dist/ as it is.
+    execFileSync(process.execPath, ['scripts/copy-assets.mjs'], { stdio: 'inherit' });
   }
   if (process.env.TEST_DATABASE_URL || process.env.DATABASE_URL) {
     process.env.TEST_DATABASE_URL ??= process.env.DATABASE_URL;
