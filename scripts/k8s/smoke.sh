@@ -72,8 +72,12 @@ EOF
 }
 
 accepted_dry_run() { privileged_pod "$1" | kubectl apply --dry-run=server -f - >/dev/null; }
-# wget from the client pod; succeeds when the web pod answers within 3 s.
-fetch() { kubectl -n "$NS" exec client -- wget -q -T 3 -O - "$1" 2>/dev/null | grep -q hello-from-web; }
+# An HTTP GET from the client pod to HOST:PORT; succeeds when the web pod answers within 3 s.
+# nc, not wget: Debian's busybox-static wget crashes (SIGSEGV) in any container and on the host.
+fetch() {
+  kubectl -n "$NS" exec client -- sh -c "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $1 $2" 2>/dev/null |
+    grep hello-from-web >/dev/null
+}
 # Poll CMD for up to SECONDS until it succeeds (policy changes take effect asynchronously).
 eventually() { local secs=$1 end; shift; end=$((SECONDS + secs)); until "$@"; do [ "$SECONDS" -ge "$end" ] && return 1; sleep 0.5; done; }
 not() { ! "$@"; }
@@ -125,7 +129,7 @@ EOF
   resolved=$(kubectl -n "$NS" exec client -- nslookup "web.$NS.svc.cluster.local" 2>&1 || true)
   local svc_ip; svc_ip=$(kubectl -n "$NS" get service web -o jsonpath='{.spec.clusterIP}')
   check "DNS resolves web.$NS.svc.cluster.local to the Service's address ($svc_ip)" grep -q "Address: $svc_ip" <<<"$resolved"
-  check "the Service routes to the web pod (http://web/ via kube-proxy)" eventually 20 fetch "http://web/"
+  check "the Service routes to the web pod (web:80 by name, via kube-proxy)" eventually 20 fetch web 80
 
   # 4. NetworkPolicy: default deny blocks it; an explicit allow opens it again.
   kubectl -n "$NS" apply -f - >/dev/null <<EOF
@@ -136,7 +140,7 @@ spec:
   podSelector: {}
   policyTypes: [Ingress]
 EOF
-  check "a default-deny NetworkPolicy blocks client -> web" eventually 30 not fetch "http://web/"
+  check "a default-deny NetworkPolicy blocks client -> web" eventually 30 not fetch web 80
   kubectl -n "$NS" apply -f - >/dev/null <<EOF
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -148,7 +152,7 @@ spec:
   - from: [{podSelector: {matchLabels: {app: client}}}]
     ports: [{port: 8080, protocol: TCP}]
 EOF
-  check "a policy allowing client -> web:8080 lets it through again" eventually 30 fetch "http://web/"
+  check "a policy allowing client -> web:8080 lets it through again" eventually 30 fetch web 80
 
   kubectl delete namespace "$NS" "$OPEN_NS" --wait=false >/dev/null
   echo "smoke: $passed passed, $failed failed"

@@ -153,6 +153,7 @@ mode: iptables
 clusterCIDR: $CLUSTER_CIDR
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
+nodePortAddresses: [primary]
 iptables: {localhostNodePorts: false}
 # Leave the kernel's conntrack settings alone: most are global, not per namespace.
 conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}

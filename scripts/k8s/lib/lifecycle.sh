@@ -155,18 +155,8 @@ cmd_up() {
     --enable-admission-plugins=NodeRestriction \
     --kubelet-client-certificate="$P/apiserver-kubelet-client.crt" \
     --kubelet-client-key="$P/apiserver-kubelet-client.key" --kubelet-certificate-authority="$P/ca.crt" \
-    --kubelet-preferred-address-types=InternalIP --profiling=false
-  daemon kube-controller-manager kube-controller-manager --kubeconfig="$S/controller-manager.kubeconfig" \
-    --authentication-kubeconfig="$S/controller-manager.kubeconfig" \
-    --authorization-kubeconfig="$S/controller-manager.kubeconfig" \
-    --bind-address=127.0.0.1 --leader-elect=false --use-service-account-credentials=true \
-    --service-account-private-key-file="$P/sa.key" --root-ca-file="$P/ca.crt" \
-    --cluster-signing-cert-file="$P/ca.crt" --cluster-signing-key-file="$P/ca.key" \
-    --service-cluster-ip-range="$SVC_CIDR" --cluster-cidr="$CLUSTER_CIDR" --profiling=false
-  daemon kube-scheduler kube-scheduler --kubeconfig="$S/scheduler.kubeconfig" \
-    --authentication-kubeconfig="$S/scheduler.kubeconfig" --authorization-kubeconfig="$S/scheduler.kubeconfig" \
-    --bind-address=127.0.0.1 --leader-elect=false --profiling=false
-
+    --kubelet-preferred-address-types=InternalIP --profiling=false \
+    --allow-privileged=true   # Pod Security admission, not a blanket ban, decides per namespace
   # While the apiserver starts: containerd takes the locally built images.
   wait_for containerd containerd 30 ctr --address "$S/containerd.sock" version || return 1
   local img
@@ -179,6 +169,17 @@ cmd_up() {
   wait_for "apiserver /readyz" kube-apiserver 60 \
     curl -sf --cacert "$P/ca.crt" https://127.0.0.1:6443/readyz || return 1
   log "apiserver ready after $(elapsed "$t0") s"
+  # Only now: the controller-manager exits if the apiserver has not yet made its RBAC roles.
+  daemon kube-controller-manager kube-controller-manager --kubeconfig="$S/controller-manager.kubeconfig" \
+    --authentication-kubeconfig="$S/controller-manager.kubeconfig" \
+    --authorization-kubeconfig="$S/controller-manager.kubeconfig" \
+    --bind-address=127.0.0.1 --leader-elect=false --use-service-account-credentials=true \
+    --service-account-private-key-file="$P/sa.key" --root-ca-file="$P/ca.crt" \
+    --cluster-signing-cert-file="$P/ca.crt" --cluster-signing-key-file="$P/ca.key" \
+    --service-cluster-ip-range="$SVC_CIDR" --cluster-cidr="$CLUSTER_CIDR" --profiling=false
+  daemon kube-scheduler kube-scheduler --kubeconfig="$S/scheduler.kubeconfig" \
+    --authentication-kubeconfig="$S/scheduler.kubeconfig" --authorization-kubeconfig="$S/scheduler.kubeconfig" \
+    --bind-address=127.0.0.1 --leader-elect=false --profiling=false
   cluster_objects >"$S/cluster-objects.yaml"
   wait_for "cluster objects" kube-apiserver 30 K apply -f "$S/cluster-objects.yaml" || return 1
 
@@ -202,12 +203,18 @@ cmd_up() {
 }
 
 # ------------------------------------------------------------------------------------------- stop
-# stop_pid PID: TERM, up to 5 s to exit, then KILL.
-stop_pid() {
-  local p=$1 i
-  kill "$p" 2>/dev/null || return 0
-  for i in $(seq 1 25); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.2; done
-  kill -9 "$p" 2>/dev/null || true
+# stop_pids PID...: TERM, up to 5 s for all to exit, then KILL.
+stop_pids() {
+  local live=() p i
+  for p in "$@"; do [ -n "$p" ] && kill "$p" 2>/dev/null && live+=("$p"); done
+  for i in $(seq 1 25); do
+    local still=()
+    for p in "${live[@]}"; do kill -0 "$p" 2>/dev/null && still+=("$p"); done
+    [ "${#still[@]}" -eq 0 ] && return 0
+    live=("${still[@]}")
+    sleep 0.2
+  done
+  kill -9 "${live[@]}" 2>/dev/null || true
 }
 
 # Every process this cluster started: those in its network namespace or its mount namespace, those
@@ -232,14 +239,12 @@ cluster_pids() {
 
 cmd_stop() {
   load_state || S=
-  local n p
   if [ -n "$S" ]; then
-    # Daemons in reverse start order, kubelet first so nothing restarts containers meanwhile.
-    for ((i = ${#DAEMONS[@]} - 1; i >= 0; i--)); do
-      n=${DAEMONS[$i]}
-      p=$(pid_of "$n" || true)
-      [ -n "$p" ] && kill -0 "$p" 2>/dev/null && { stop_pid "$p"; log "stopped $n"; }
-    done
+    # kubelet first, so nothing restarts containers meanwhile; then everything else at once.
+    stop_pids "$(pid_of kubelet || true)"
+    local pids=() n
+    for n in "${DAEMONS[@]}"; do pids+=("$(pid_of "$n" || true)"); done
+    stop_pids "${pids[@]}"
   fi
   # Whatever is left: shims, sandboxes, pod processes. Killed until none remain.
   local tries=0 left
@@ -311,7 +316,7 @@ cmd_import_image() {
   local ref
   if [ -d "$src" ]; then
     ref="oci:$src"
-  elif tar -tf "$src" 2>/dev/null | grep -qx 'index.json\|./index.json'; then
+  elif tar -tf "$src" 2>/dev/null | grep -x 'index.json\|./index.json' >/dev/null; then   # not -q: pipefail
     ref="oci-archive:$src"
   else
     ref="docker-archive:$src"
@@ -319,7 +324,7 @@ cmd_import_image() {
   local tmp; tmp=$(mktemp "$S/var/import.XXXXXX.tar")
   rm -f "$tmp"
   skopeo copy --quiet "$ref" "docker-archive:$tmp:$name"
-  ctr --address "$S/containerd.sock" -n k8s.io images import "$tmp" >/dev/null
+  "$(containerd_dir)/ctr" --address "$S/containerd.sock" -n k8s.io images import "$tmp" >/dev/null
   rm -f "$tmp"
   log "imported $src as $name"
   echo "$name"
