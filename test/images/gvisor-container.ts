@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -19,6 +19,29 @@ export interface ContainerSpec {
   tmpfs: { path: string; sizeBytes: number }[];
   /** Host directories mounted read-only (a Secret volume). */
   binds: { source: string; destination: string }[];
+}
+
+/** The process umoci derived from the image config (the bundle's config.json). */
+export interface ImageProcess {
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number };
+}
+
+/** The process of an unpacked image (see test/images/oci-image.ts, unpack). */
+export async function imageProcess(bundle: string): Promise<ImageProcess> {
+  const runtime = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as {
+    process: ImageProcess;
+  };
+  return runtime.process;
+}
+
+/** `NAME=value` entries with `overrides` replacing or adding by name, as a pod's env does. */
+export function withEnv(env: string[], overrides: Record<string, string>): string[] {
+  const merged = new Map(env.map((entry) => [entry.slice(0, entry.indexOf('=')), entry]));
+  for (const [name, value] of Object.entries(overrides)) merged.set(name, `${name}=${value}`);
+  return [...merged.values()];
 }
 
 /** A container started by `runsc run`; its standard output is collected line by line. */

@@ -10,8 +10,8 @@ import type { BotAddress, EffectsRequest } from '#events';
 import { eventually } from '../support/eventually.js';
 import { startNats } from '../support/nats-server.mjs';
 import type { TestNatsServer } from '../support/nats-server.mjs';
-import { runInGvisor } from './gvisor-container.js';
-import type { RunningContainer } from './gvisor-container.js';
+import { imageProcess, runInGvisor, withEnv } from './gvisor-container.js';
+import type { ContainerSpec, RunningContainer } from './gvisor-container.js';
 import {
   buildImage,
   dockerfileFinalStage,
@@ -149,29 +149,16 @@ if (!unavailable && noGvisor) console.warn(`test/images: skipping the gVisor run
       if (stateDir) await rm(stateDir, { recursive: true, force: true });
     });
 
-    /** The image's process as umoci derived it from the image config: args, env, cwd, user. */
-    async function imageProcess(): Promise<{
-      args: string[];
-      env: string[];
-      cwd: string;
-      user: { uid: number; gid: number };
-    }> {
-      const runtime = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8')) as {
-        process: { args: string[]; env: string[]; cwd: string; user: { uid: number; gid: number } };
-      };
-      return runtime.process;
-    }
-
     async function start(
-      env: string[],
-      mounts: Pick<Parameters<typeof runInGvisor>[0], 'tmpfs' | 'binds'>,
+      env: Record<string, string>,
+      mounts: Pick<ContainerSpec, 'tmpfs' | 'binds'>,
     ): Promise<RunningContainer> {
-      const image = await imageProcess();
+      const image = await imageProcess(bundle);
       const container = await runInGvisor(
         {
           rootfs,
           args: image.args,
-          env: [...image.env, ...env],
+          env: withEnv(image.env, env),
           cwd: image.cwd,
           uid: image.user.uid,
           gid: image.user.gid,
@@ -184,10 +171,13 @@ if (!unavailable && noGvisor) console.warn(`test/images: skipping the gVisor run
     }
 
     it('refuses a bad environment with its config_error line and exit code 1', async () => {
-      const container = await start(['RUNNER_NATS_URL=nats://127.0.0.1:1'], {
-        tmpfs: [],
-        binds: [],
-      });
+      const container = await start(
+        { RUNNER_NATS_URL: 'nats://127.0.0.1:1' },
+        {
+          tmpfs: [],
+          binds: [],
+        },
+      );
       const code = await container.exited;
       expect({ code, stderr: container.stderr() }).toMatchObject({ code: RunnerExitCode.failed });
       expect(container.lines().map((line) => JSON.parse(line) as unknown)).toEqual([
@@ -267,16 +257,13 @@ if (!unavailable && noGvisor) console.warn(`test/images: skipping the gVisor run
           workspace: { path: '/workspace', maxBytes: 1024 * 1024 },
           credentialsFile: '/run/secrets/runner/credentials',
         });
-        const container = await start(
-          Object.entries(settings).map(([name, value]) => `${name}=${value}`),
-          {
-            tmpfs: [
-              { path: '/tmp', sizeBytes: 16 * 1024 * 1024 },
-              { path: '/workspace', sizeBytes: 1024 * 1024 },
-            ],
-            binds: [{ source: secrets, destination: '/run/secrets/runner' }],
-          },
-        );
+        const container = await start(settings, {
+          tmpfs: [
+            { path: '/tmp', sizeBytes: 16 * 1024 * 1024 },
+            { path: '/workspace', sizeBytes: 1024 * 1024 },
+          ],
+          binds: [{ source: secrets, destination: '/run/secrets/runner' }],
+        });
         try {
           const seen = () => container.lines().map((line) => JSON.parse(line) as { event: string });
           await eventually(
