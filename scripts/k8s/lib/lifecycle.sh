@@ -71,6 +71,7 @@ make_netns() {
   # iproute2 turns /run/netns into a mount point on first use; stop undoes that only if it did it.
   [ -d /run/netns ] || echo "created" >"$S/run/netns-dir"
   mountpoint -q /run/netns 2>/dev/null || echo "mounted" >>"$S/run/netns-dir"
+  [ -d /run/mount ] || echo "libmount" >>"$S/run/netns-dir"   # umount of /run/netns makes /run/mount
   ip netns add "$NETNS"
   ip -n "$NETNS" link set lo up
   # The node's "uplink": a veth pair with both ends inside the namespace. The default route points
@@ -265,6 +266,7 @@ cmd_stop() {
   if [ -n "$S" ] && [ -f "$S/run/netns-dir" ] && [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
     grep -q mounted "$S/run/netns-dir" && mountpoint -q /run/netns && umount /run/netns
     grep -q created "$S/run/netns-dir" && rmdir /run/netns 2>/dev/null
+    grep -q libmount "$S/run/netns-dir" && rmdir /run/mount 2>/dev/null
   fi
   if [ -n "$S" ] && [ -d "$S" ]; then
     # The daemons' mounts lived in their own mount namespace, gone with them; never delete through
@@ -276,7 +278,25 @@ cmd_stop() {
     rm -rf "$S"
   fi
   rm -f "$STATE_FILE"
-  log "stopped"
+  report_leftovers
+}
+
+# What stop promises to leave: no namespace, process, cgroup, mount, state directory or rule of ours.
+report_leftovers() {
+  local left=()
+  ip netns list 2>/dev/null | grep -qw "$NETNS" && left+=("network namespace $NETNS")
+  [ -n "$(cluster_pids)" ] && left+=("processes $(cluster_pids | tr '\n' ' ')")
+  ls -d /sys/fs/cgroup/*/"$NETNS" >/dev/null 2>&1 && left+=("cgroups /sys/fs/cgroup/*/$NETNS")
+  grep -qE " /tmp/$NETNS\.| /run/netns/$NETNS " /proc/mounts && left+=("mounts")
+  ls -d /tmp/"$NETNS".?????? >/dev/null 2>&1 && left+=("state directories $(ls -d /tmp/"$NETNS".??????)")
+  iptables-save 2>/dev/null | grep -qE 'KUBE-|CNI-' && left+=("iptables rules in the host's namespace")
+  ip -o link 2>/dev/null | grep -qE ": $NETNS[01][@:]" && left+=("links ${NETNS}0/${NETNS}1 in the host's namespace")
+  if [ "${#left[@]}" -eq 0 ]; then
+    log "stopped; nothing left behind (namespace, processes, cgroups, mounts, state, host iptables)"
+  else
+    log "stopped, but left behind: ${left[*]}"
+    return 1
+  fi
 }
 
 # ------------------------------------------------------------------------------------------- status, exec, import-image
