@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { BotRunners } from '#bots';
+import { BotLauncher } from '#bots';
 import type { RunnerFleet } from '#bots';
 import type { BotId, ChannelId, TenantId } from '#core';
 import { connectAgent } from '../support/mcp-client.js';
@@ -104,7 +104,7 @@ describe.each([
       });
       expect(existsSync(dir)).toBe(false);
     } else {
-      const runners = app.nest.get<BotRunners, RunnerFleet>(BotRunners);
+      const runners = app.nest.get<BotLauncher, RunnerFleet>(BotLauncher);
       const pid = runners.runnerOf({
         tenantId: 'ten_default' as TenantId,
         channelId: id as ChannelId,

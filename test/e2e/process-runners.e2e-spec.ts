@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BotRunners } from '#bots';
+import { BotLauncher } from '#bots';
 import type { RunnerFleet } from '#bots';
 import type { BotId, ChannelId, TenantId } from '#core';
 import type { BotAddress } from '#events';
@@ -57,7 +57,7 @@ describe('bots in runner processes', () => {
       },
     });
     agent = await connectAgent(app.url);
-    runners = app.nest.get<BotRunners, RunnerFleet>(BotRunners);
+    runners = app.nest.get<BotLauncher, RunnerFleet>(BotLauncher);
   });
 
   afterAll(async () => {

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Inject, Logger, Module, Optional } from '@nestjs/common';
-import { EgressFetcher } from '#bot-sandbox';
+import { EgressFetcher, IsolateSandbox } from '#bot-sandbox';
 import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { APP_FILTER, ModuleRef } from '@nestjs/core';
+import { APP_FILTER } from '@nestjs/core';
 import { AccessTokens, CachingSessionStore, OAuthStore, PrincipalStore, SessionStore } from '#auth';
-import { BotLauncher, BotRunners, BotService, InlineBotLauncher, RunnerFleet } from '#bots';
+import { BotEffects, BotLauncher, BotService, InlineBotLauncher, RunnerFleet } from '#bots';
 import { BotHost, CachingChannelStore, ChannelService, ChannelStore, OutboxRelay } from '#channels';
 import { TokenBucketLimiter } from '#core';
 import { EventBus, InProcessEventBus, NatsEventBus, NatsRunnerHub } from '#events';
@@ -53,7 +53,6 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
     private readonly bus: EventBus,
     @Optional() @Inject(OutboxRelay) private readonly relay: OutboxRelay | null,
     @Optional() @Inject(NatsRunnerHub) private readonly hub: NatsRunnerHub | null,
-    @Optional() @Inject(BotRunners) private readonly runners: BotRunners | null,
   ) {}
 
   static forRoot(config: AppConfig): DynamicModule {
@@ -113,26 +112,6 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
               : new InProcessEventBus(),
         },
         {
-          provide: BotLauncher,
-          useFactory: () =>
-            new InlineBotLauncher(
-              {
-                memoryMb: config.botMemoryMb,
-                timeoutMs: config.botHookTimeoutMs,
-                maxOutputBytes: config.botOutputMaxBytes,
-                workspaceBytes: config.botWorkspace.maxBytes,
-              },
-              new EgressFetcher({
-                timeoutMs: config.botEgress.timeoutMs,
-                maxResponseBytes: config.botEgress.maxResponseBytes,
-                allowLoopback: config.botEgress.allowLoopback,
-                ca: config.botEgress.caFile
-                  ? readFileSync(config.botEgress.caFile, 'utf8')
-                  : undefined,
-              }),
-            ),
-        },
-        {
           // The runners' side of NATS: credentials, durable consumers, their requests.
           provide: NatsRunnerHub,
           useFactory: () =>
@@ -150,13 +129,46 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
               : null,
         },
         {
-          provide: BotRunners,
+          provide: BotEffects,
+          useFactory: (store: ChannelStore, bus: EventBus) =>
+            new BotEffects(store, bus, new Logger('Bots')),
+          inject: [ChannelStore, EventBus],
+        },
+        {
+          // Where hooks run: runner processes when configured, else isolates in this process.
+          provide: BotLauncher,
           useFactory: (
+            store: ChannelStore,
+            effects: BotEffects,
             hub: NatsRunnerHub | null,
             relay: OutboxRelay | null,
-            modules: ModuleRef,
-          ) => {
-            if (!hub || !config.processRunners || !config.natsUrl) return null;
+          ): BotLauncher => {
+            const workspaceRoot = config.botWorkspace.maxBytes > 0 ? config.botWorkspace.dir : null;
+            if (!hub || !config.processRunners || !config.natsUrl) {
+              return new InlineBotLauncher(
+                store,
+                effects,
+                new IsolateSandbox(
+                  {
+                    memoryMb: config.botMemoryMb,
+                    timeoutMs: config.botHookTimeoutMs,
+                    maxOutputBytes: config.botOutputMaxBytes,
+                    workspaceBytes: config.botWorkspace.maxBytes,
+                  },
+                  undefined,
+                  new EgressFetcher({
+                    timeoutMs: config.botEgress.timeoutMs,
+                    maxResponseBytes: config.botEgress.maxResponseBytes,
+                    allowLoopback: config.botEgress.allowLoopback,
+                    ca: config.botEgress.caFile
+                      ? readFileSync(config.botEgress.caFile, 'utf8')
+                      : undefined,
+                  }),
+                ),
+                { workspaceRoot, fairShare: config.botFairShare },
+                new Logger('Bots'),
+              );
+            }
             const logger = new Logger('Runners');
             const memory = RunnerMemoryLimit.open(config.processRunners.memoryMb, logger);
             const processes = new ChildProcessRunners({
@@ -177,35 +189,25 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
               nudge: () => relay?.nudge(),
               // The hook limit, then the API's answer to the effects (a 10 s request), and slack.
               stallMs: config.botHookTimeoutMs + STALL_MARGIN_MS,
-              // BotService is built after (it needs the runners), so it is looked up when needed.
-              quarantine: (address, reason) =>
-                modules.get(BotService, { strict: false }).quarantineNext(address, reason),
+              quarantine: (address, reason) => effects.quarantineNext(address, reason),
               logger,
             });
           },
-          inject: [NatsRunnerHub, OutboxRelay, ModuleRef],
+          inject: [ChannelStore, BotEffects, NatsRunnerHub, OutboxRelay],
         },
         {
           provide: BotService,
           useFactory: (
             store: ChannelStore,
             launcher: BotLauncher,
+            effects: BotEffects,
             bus: EventBus,
-            runners: BotRunners | null,
           ) =>
-            new BotService(
-              store,
-              launcher,
-              bus,
-              {
-                settleTimeoutMs: config.botSettleTimeoutMs,
-                workspaceRoot: config.botWorkspace.maxBytes > 0 ? config.botWorkspace.dir : null,
-                fairShare: config.botFairShare,
-              },
-              new Logger('Bots'),
-              runners,
-            ),
-          inject: [ChannelStore, BotLauncher, EventBus, BotRunners],
+            new BotService(store, launcher, effects, bus, {
+              settleTimeoutMs: config.botSettleTimeoutMs,
+              workspaceRoot: config.botWorkspace.maxBytes > 0 ? config.botWorkspace.dir : null,
+            }),
+          inject: [ChannelStore, BotLauncher, BotEffects, EventBus],
         },
         { provide: BotHost, useExisting: BotService },
         {
@@ -274,9 +276,8 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.housekeeping);
-    await this.runners?.close();
-    await this.hub?.close();
     await this.launcher.close();
+    await this.hub?.close();
     await this.relay?.stop();
     await this.bus.close();
     await this.database.close();

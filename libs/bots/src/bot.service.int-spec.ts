@@ -2,11 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BotId, ChannelId, PrincipalId, SlotId, TenantId } from '#core';
 import { messageEvent } from '#channels';
 import type { MessageDraft } from '#channels';
+import { IsolateSandbox } from '#bot-sandbox';
 import { InProcessEventBus } from '#events';
 import { Database, TypeOrmChannelStore } from '#persistence';
 import { createTestDatabase } from '#test-support';
 import type { TestDatabase } from '#test-support';
 import { BotService } from './bot.service.js';
+import { BotEffects } from './bot-effects.js';
 import { InlineBotLauncher } from './inline-bot.launcher.js';
 
 const tenant = 'ten_default' as TenantId;
@@ -21,30 +23,37 @@ describe('BotService', () => {
   let testDb: TestDatabase;
   let database: Database;
   let store: TypeOrmChannelStore;
-  let launcher: InlineBotLauncher;
+  let sandbox: IsolateSandbox;
   const logger = { error: () => undefined };
 
   beforeAll(async () => {
     testDb = await createTestDatabase('postgres');
     database = await Database.open({ url: testDb.url, dataDir: testDb.dataDir });
     store = new TypeOrmChannelStore(database);
-    launcher = new InlineBotLauncher({ memoryMb: 32, timeoutMs: 2000, maxOutputBytes: 65536 });
+    sandbox = new IsolateSandbox({ memoryMb: 32, timeoutMs: 2000, maxOutputBytes: 65536 });
   });
 
   afterAll(async () => {
-    await launcher?.close();
+    sandbox?.dispose();
     await database?.close();
     await testDb?.drop();
   });
 
+  /** A BotService with hooks inline, as one API process has it. */
   function service(): BotService {
-    return new BotService(
+    const bus = new InProcessEventBus();
+    const effects = new BotEffects(store, bus, logger);
+    const launcher = new InlineBotLauncher(
       store,
-      launcher,
-      new InProcessEventBus(),
-      { settleTimeoutMs: 5000, workspaceRoot: null },
+      effects,
+      sandbox,
+      { workspaceRoot: null },
       logger,
     );
+    return new BotService(store, launcher, effects, bus, {
+      settleTimeoutMs: 5000,
+      workspaceRoot: null,
+    });
   }
 
   async function echoChannel(id: string): Promise<ChannelId> {

@@ -1,5 +1,6 @@
 export { BotLauncher } from './bot-launcher.js';
-export { BotRunners } from './bot-runners.js';
+export { BotEffects } from './bot-effects.js';
+export type { BotEffectsLogger } from './bot-effects.js';
 export { POISON_STRIKES, RunnerFleet, poisonReason } from './runner-fleet.js';
 export type {
   RunnerExit,
@@ -20,8 +21,9 @@ export { BotGoneError, RunnerLoop } from './runner-loop.js';
 export type { HookExecutor, RunnerConnection } from './runner-loop.js';
 export type { HookEvent, SlotLabel } from './hook-call.js';
 export { BotService } from './bot.service.js';
-export type { BotServiceLogger, BotServiceSettings } from './bot.service.js';
+export type { BotServiceSettings } from './bot.service.js';
 export { DEFAULT_INLINE_MANIFEST, manifestHash } from './bot-manifest.js';
 export { InlineBotLauncher } from './inline-bot.launcher.js';
+export type { InlineLauncherSettings } from './inline-bot.launcher.js';
 export { presetNames, presetSource } from './presets.js';
 export type { FairShareSettings } from './hook-scheduler.js';

@@ -1,5 +1,6 @@
+import type { PendingEvent } from '#channels';
 import type { BotAddress, NatsRunnerHub } from '#events';
-import { BotRunners } from './bot-runners.js';
+import { BotLauncher } from './bot-launcher.js';
 import { RunnerExitCode } from './runner-contract.js';
 import type { RunnerReport } from './runner-contract.js';
 
@@ -95,7 +96,7 @@ interface Strikes {
  * POISON_STRIKES times in a row (crash, OOM kill or stall) with no progress of the bot between is
  * quarantined: the bot gets a `bot:error` for it and moves on (issue 11 item 7).
  */
-export class RunnerFleet extends BotRunners {
+export class RunnerFleet extends BotLauncher {
   private readonly runners = new Map<string, Runner>();
   private readonly starting = new Map<string, Promise<void>>();
   private readonly restarts = new Map<string, { failures: number; timer: NodeJS.Timeout | null }>();
@@ -117,6 +118,17 @@ export class RunnerFleet extends BotRunners {
     super();
   }
 
+  /** Has the bot's runner up; it pulls the events itself, so their effects come later. */
+  async catchUp(address: BotAddress, _eventSeq: number, _event: PendingEvent | null) {
+    await this.ensureLogged(address);
+    return false;
+  }
+
+  recover(address: BotAddress): Promise<void> {
+    return this.ensureLogged(address);
+  }
+
+  /** Makes sure the bot's runner is running and its events are on their way to it. */
   async ensure(address: BotAddress): Promise<void> {
     this.options.nudge();
     const key = keyOf(address);
@@ -130,6 +142,17 @@ export class RunnerFleet extends BotRunners {
     await this.start(address);
   }
 
+  private async ensureLogged(address: BotAddress): Promise<void> {
+    try {
+      await this.ensure(address);
+    } catch (error) {
+      this.options.logger.warn(
+        `the runner of ${address.botId} could not start: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  /** Stops the bot's runner for good and drops its place on the bus: the bot was removed. */
   async retire(address: BotAddress): Promise<void> {
     const key = keyOf(address);
     const restart = this.restarts.get(key);
@@ -144,7 +167,7 @@ export class RunnerFleet extends BotRunners {
   }
 
   /** The bot moved on: whatever ended its runners before was not its next event's fault. */
-  progressed(address: BotAddress): void {
+  override progressed(address: BotAddress): void {
     this.strikes.delete(keyOf(address));
     this.redeliveries.delete(keyOf(address));
   }
