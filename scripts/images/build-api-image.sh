@@ -25,8 +25,8 @@ version="$("$n24" node -p 'require("./package.json").version')"
 name="${IMAGE_NAME:-docker.io/local/mcp-api:$version}"
 out="${IMAGES_OUT:-$images_root/dist/images/api.oci.tar}"
 build="${IMAGES_BUILD:-auto}"
-epoch="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}"
-revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+epoch="$(images_epoch)"
+revision="$(images_revision)"
 
 main_js=dist/apps/api/src/main.js
 if [ "$build" = always ] || { [ "$build" = auto ] && {

@@ -22,8 +22,8 @@ need tar
 version="$("$n24" node -p 'require("./package.json").version')"
 name="${IMAGE_NAME:-docker.io/local/mcp-bot-runner:$version}"
 out="${IMAGES_OUT:-$images_root/dist/images/bot-runner.oci.tar}"
-epoch="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}"
-revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+epoch="$(images_epoch)"
+revision="$(images_revision)"
 
 stage="$(mktemp -d "${TMPDIR:-/tmp}/bot-runner-image.XXXXXX")"
 trap 'rm -rf "$stage"' EXIT

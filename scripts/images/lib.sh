@@ -20,6 +20,16 @@ images_source="${IMAGES_SOURCE:-$images_root}"
 # Downloads kept between runs (node tarballs, esbuild); .tools/ is ignored by git.
 images_cache="${IMAGES_CACHE:-$images_root/.tools/images}"
 
+# The date of every file and of the image config: SOURCE_DATE_EPOCH, else the source's last commit.
+images_epoch() {
+  echo "${SOURCE_DATE_EPOCH:-$(git -C "$images_source" log -1 --format=%ct 2>/dev/null || echo 0)}"
+}
+
+# The commit the image is built from, for its org.opencontainers.image.revision label.
+images_revision() {
+  git -C "$images_source" rev-parse HEAD 2>/dev/null || echo unknown
+}
+
 log() { echo "images: $*" >&2; }
 die() {
   echo "images: $*" >&2
