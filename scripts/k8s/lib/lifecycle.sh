@@ -21,7 +21,7 @@ load_state() {
 }
 
 pid_of() { [ -f "$S/run/$1.pid" ] && cat "$S/run/$1.pid"; }
-alive() { local p; p=$(pid_of "$1") && [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+alive() { local p; p=$(pid_of "$1") && [ -n "$p" ] && running "$p"; }
 cluster_running() { load_state && [ -e "/run/netns/$NETNS" ] && alive kube-apiserver && alive kubelet; }
 
 require_built() {
