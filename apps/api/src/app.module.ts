@@ -4,8 +4,11 @@ import { Inject, Logger, Module, Optional } from '@nestjs/common';
 import { EgressFetcher, IsolateSandbox } from '#bot-sandbox';
 import type { DynamicModule, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import { AccessTokens, CachingSessionStore, OAuthStore, PrincipalStore, SessionStore } from '#auth';
 import { BotEffects, BotLauncher, BotService, InlineBotLauncher, RunnerFleet } from '#bots';
+import type { RunnerMechanism } from '#bots';
 import { BotHost, CachingChannelStore, ChannelService, ChannelStore, OutboxRelay } from '#channels';
 import { TokenBucketLimiter } from '#core';
 import { EventBus, InProcessEventBus, NatsEventBus, NatsRunnerHub } from '#events';
@@ -18,8 +21,10 @@ import {
 } from '#persistence';
 import { ChildProcessRunners } from './bots/child-process.runners.js';
 import { gvisorRunnerCommand, plainRunnerCommand } from './bots/runner-command.js';
+import { KubernetesRunners } from './bots/kubernetes/kubernetes.runners.js';
 import { RunnerMemoryLimit } from './bots/runner-memory.js';
 import { AppConfig } from './config/app.config.js';
+import type { KubernetesPeer } from './config/app.config.js';
 import { HealthController } from './health/health.controller.js';
 import { McpController } from './mcp/mcp.controller.js';
 import { McpHttpHandler } from './mcp/mcp-http.handler.js';
@@ -115,14 +120,14 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
           // The runners' side of NATS: credentials, durable consumers, their requests.
           provide: NatsRunnerHub,
           useFactory: () =>
-            config.processRunners && config.natsUrl
+            config.runners && config.natsUrl
               ? NatsRunnerHub.connect({
                   servers: config.natsUrl,
                   credentials: config.natsCredsFile
                     ? readFileSync(config.natsCredsFile, 'utf8')
                     : undefined,
-                  signingKeyFile: config.processRunners.signingKeyFile,
-                  account: config.processRunners.account,
+                  signingKeyFile: config.runners.signingKeyFile,
+                  account: config.runners.account,
                   ackWaitMs: config.botHookTimeoutMs + ACK_MARGIN_MS,
                   logger: new Logger('Runners'),
                 })
@@ -144,7 +149,7 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
             relay: OutboxRelay | null,
           ): BotLauncher => {
             const workspaceRoot = config.botWorkspace.maxBytes > 0 ? config.botWorkspace.dir : null;
-            if (!hub || !config.processRunners || !config.natsUrl) {
+            if (!hub || !config.runners || !config.natsUrl) {
               return new InlineBotLauncher(
                 store,
                 effects,
@@ -170,22 +175,9 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
               );
             }
             const logger = new Logger('Runners');
-            const memory = RunnerMemoryLimit.open(config.processRunners.memoryMb, logger);
-            const processes = new ChildProcessRunners({
-              command:
-                config.processRunners.sandbox === 'gvisor'
-                  ? gvisorRunnerCommand(
-                      config,
-                      config.natsUrl,
-                      resolve(config.dataDir, 'runsc'),
-                      memory,
-                    )
-                  : plainRunnerCommand(config, config.natsUrl, memory),
-              logger,
-            });
-            return new RunnerFleet(hub, processes, {
-              perTenant: config.processRunners.perTenant,
-              credentialsTtlSeconds: config.processRunners.credentialsTtlSeconds,
+            return new RunnerFleet(hub, runnerMechanism(config, store, logger), {
+              perTenant: config.runners.perTenant,
+              credentialsTtlSeconds: config.runners.credentialsTtlSeconds,
               nudge: () => relay?.nudge(),
               // The hook limit, then the API's answer to the effects (a 10 s request), and slack.
               stallMs: config.botHookTimeoutMs + STALL_MARGIN_MS,
@@ -304,3 +296,59 @@ const HOUSEKEEPING_MS = 60 * 60 * 1000;
 const ACK_MARGIN_MS = 5_000;
 /** A runner holding one event this long past the hook limit is stuck (RunnerFleet). */
 const STALL_MARGIN_MS = 15_000;
+
+/** How runners are started: child processes (plain or under gVisor), or pods. */
+function runnerMechanism(config: AppConfig, store: ChannelStore, logger: Logger): RunnerMechanism {
+  const runners = config.runners;
+  const natsUrl = config.natsUrl;
+  if (!runners || !natsUrl) throw new Error('runners need BOT_LAUNCHER and NATS_URL');
+  if (config.kubernetes) {
+    const kubeConfig = new KubeConfig();
+    // In a pod: its service account; elsewhere: KUBECONFIG or ~/.kube/config.
+    kubeConfig.loadFromDefault();
+    const k8s = config.kubernetes;
+    return new KubernetesRunners(kubeConfig, {
+      namespace: k8s.namespace,
+      image: k8s.image,
+      runtimeClassName: k8s.runtimeClassName,
+      cpu: k8s.cpu,
+      memoryMb: runners.memoryMb,
+      workspaceBytes: config.botWorkspace.maxBytes,
+      runner: {
+        natsUrl: k8s.natsUrl,
+        memoryMb: config.botMemoryMb,
+        hookTimeoutMs: config.botHookTimeoutMs,
+        outputMaxBytes: config.botOutputMaxBytes,
+        idleSeconds: runners.idleSeconds,
+        egress: {
+          timeoutMs: config.botEgress.timeoutMs,
+          maxBytes: config.botEgress.maxResponseBytes,
+          allowLoopback: config.botEgress.allowLoopback,
+        },
+      },
+      nats: { peers: [natsPeer(k8s.natsPeer)], port: k8s.natsPort },
+      hasEgress: async ({ tenantId, channelId, botId }) => {
+        const bot = await store.findBot(tenantId, channelId, botId);
+        return Array.isArray(bot?.manifest['egress']) && bot.manifest['egress'].length > 0;
+      },
+      logger,
+    });
+  }
+  const memory = RunnerMemoryLimit.open(runners.memoryMb, logger);
+  return new ChildProcessRunners({
+    command:
+      runners.sandbox === 'gvisor'
+        ? gvisorRunnerCommand(config, natsUrl, resolve(config.dataDir, 'runsc'), memory)
+        : plainRunnerCommand(config, natsUrl, memory),
+    logger,
+  });
+}
+
+/** The NetworkPolicy peer that serves NATS to runner pods. */
+function natsPeer(peer: KubernetesPeer): V1NetworkPolicyPeer {
+  if ('cidr' in peer) return { ipBlock: { cidr: peer.cidr } };
+  return {
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': peer.namespace } },
+    podSelector: { matchLabels: { [peer.label]: peer.value } },
+  };
+}

@@ -9,6 +9,7 @@ export type {
   RunnerMechanism,
 } from './runner-fleet.js';
 export {
+  RUNNER_HEAP_MB,
   RunnerExitCode,
   formatReport,
   parseReport,

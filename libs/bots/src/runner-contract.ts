@@ -124,6 +124,9 @@ export function readRunnerEnvironment(
   };
 }
 
+/** The runner process's own heap, above its isolate's limit (isolated-vm may overshoot that). */
+export const RUNNER_HEAP_MB = 128;
+
 export const RunnerExitCode = {
   /** Stopped, idle or orphaned: nothing to restart. */
   stopped: 0,

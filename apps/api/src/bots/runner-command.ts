@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { workspaceDir } from '#bot-sandbox';
-import { runnerEnvironmentOf } from '#bots';
+import { RUNNER_HEAP_MB, runnerEnvironmentOf } from '#bots';
 import type { BotAddress } from '#events';
 import type { AppConfig } from '../config/app.config.js';
 import { linkedLibraries, prepareGvisorCommand } from './gvisor.js';
@@ -11,9 +11,6 @@ import type { RunnerMemoryLimit } from './runner-memory.js';
 
 /** The built runner, relative to the working directory (`npm run build` writes it). */
 export const RUNNER_ENTRY = resolve('dist/apps/bot-runner/src/main.js');
-
-/** The runner process's own heap, above the isolate's limit (isolated-vm may overshoot it). */
-const RUNNER_HEAP_MB = 128;
 
 /** The runner's settings as its environment (the contract is in libs/bots, runner-contract). */
 export function runnerEnvironment(
@@ -28,7 +25,7 @@ export function runnerEnvironment(
     memoryMb: config.botMemoryMb,
     hookTimeoutMs: config.botHookTimeoutMs,
     outputMaxBytes: config.botOutputMaxBytes,
-    idleSeconds: config.processRunners?.idleSeconds ?? 300,
+    idleSeconds: config.runners?.idleSeconds ?? 300,
     egress: {
       timeoutMs: config.botEgress.timeoutMs,
       maxBytes: config.botEgress.maxResponseBytes,

@@ -162,7 +162,7 @@ describe('RunnerMemoryLimit', () => {
           DATA_DIR: stateDir,
           BOT_WORKSPACE_MAX_BYTES: '0',
         });
-        const memory = RunnerMemoryLimit.open(config.processRunners?.memoryMb ?? 0, quiet);
+        const memory = RunnerMemoryLimit.open(config.runners?.memoryMb ?? 0, quiet);
         const build =
           sandbox === 'gvisor'
             ? gvisorRunnerCommand(config, nats.servers, join(stateDir, 'runsc'), memory)
@@ -187,7 +187,7 @@ describe('RunnerMemoryLimit', () => {
           );
           const peakMb = Number(readFileSync(join(group, peak ?? ''), 'utf8')) / 2 ** 20;
           console.log(`runner (${sandbox}) peak memory at ready: ${peakMb.toFixed(1)} MiB`);
-          expect(peakMb).toBeLessThan(config.processRunners?.memoryMb ?? 0);
+          expect(peakMb).toBeLessThan(config.runners?.memoryMb ?? 0);
           const exit = once(child, 'close');
           child.stdin.end();
           expect((await exit)[0]).toBe(0);

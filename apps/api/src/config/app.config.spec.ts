@@ -102,3 +102,51 @@ describe('AUTH_MODE=oidc', () => {
     );
   });
 });
+
+describe('BOT_LAUNCHER=kubernetes', () => {
+  const kubernetes = {
+    BOT_LAUNCHER: 'kubernetes',
+    NATS_URL: 'nats://127.0.0.1:4222',
+    NATS_RUNNER_SIGNING_KEY_FILE: '/run/secrets/runner-signing.nk',
+    BOT_K8S_IMAGE: 'docker.io/local/mcp-bot-runner:0.1.0',
+    BOT_K8S_NATS_URL: 'nats://nats.mcp-multiplayer.svc:4222',
+    BOT_K8S_NATS_PEER: 'namespace:mcp-multiplayer/app.kubernetes.io/name=nats',
+  };
+
+  it('reads where pods run, the image, the sandbox and how pods reach NATS', () => {
+    const config = loadConfig(kubernetes);
+    expect(config.runners).toMatchObject({ perTenant: 50, memoryMb: 256 });
+    expect(config.kubernetes).toEqual({
+      namespace: 'mcp-multiplayer-bots',
+      image: 'docker.io/local/mcp-bot-runner:0.1.0',
+      runtimeClassName: 'gvisor',
+      natsUrl: 'nats://nats.mcp-multiplayer.svc:4222',
+      natsPeer: { namespace: 'mcp-multiplayer', label: 'app.kubernetes.io/name', value: 'nats' },
+      natsPort: 4222,
+      cpu: { request: '50m', limit: '1' },
+    });
+    expect(
+      loadConfig({
+        ...kubernetes,
+        BOT_K8S_RUNTIME_CLASS: 'default',
+        BOT_K8S_NATS_PEER: 'cidr:10.200.0.1/32',
+      }).kubernetes,
+    ).toMatchObject({ runtimeClassName: null, natsPeer: { cidr: '10.200.0.1/32' } });
+  });
+
+  it('names what is missing or malformed', () => {
+    const without = (name: keyof typeof kubernetes) =>
+      Object.fromEntries(Object.entries(kubernetes).filter(([key]) => key !== name));
+    expect(() => loadConfig(without('BOT_K8S_IMAGE'))).toThrow(/BOT_K8S_IMAGE: BOT_LAUNCHER/);
+    expect(() => loadConfig(without('BOT_K8S_NATS_PEER'))).toThrow(/BOT_K8S_NATS_PEER/);
+    expect(() => loadConfig(without('NATS_RUNNER_SIGNING_KEY_FILE'))).toThrow(
+      /"kubernetes" needs NATS_URL and NATS_RUNNER_SIGNING_KEY_FILE/,
+    );
+    expect(() => loadConfig({ ...kubernetes, BOT_K8S_NATS_PEER: 'nats' })).toThrow(
+      /must be "cidr:<block>" or "namespace:<name>\/<label>=<value>"/,
+    );
+    expect(() => loadConfig({ ...kubernetes, BOT_K8S_NAMESPACE: 'Bots!' })).toThrow(
+      /BOT_K8S_NAMESPACE/,
+    );
+  });
+});

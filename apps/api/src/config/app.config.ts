@@ -31,10 +31,29 @@ const environment = z.object({
   DB_POOL_SIZE: int(1, 200, 10),
   ALLOWED_ORIGINS: z.string().default(''),
   BOT_LAUNCHER: z
-    .enum(['inline', 'process'], {
-      error: 'must be "inline" or "process" (kubernetes comes later)',
+    .enum(['inline', 'process', 'kubernetes'], {
+      error: 'must be "inline", "process" or "kubernetes"',
     })
     .default('inline'),
+  BOT_K8S_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be a Kubernetes namespace name')
+    .default('mcp-multiplayer-bots'),
+  BOT_K8S_IMAGE: z.string().min(1).optional(),
+  BOT_K8S_RUNTIME_CLASS: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'must be a RuntimeClass name, or "default"')
+    .default('gvisor'),
+  BOT_K8S_NATS_URL: z.string().min(1).optional(),
+  BOT_K8S_NATS_PEER: z.string().min(1).optional(),
+  BOT_K8S_CPU_REQUEST: z
+    .string()
+    .regex(/^\d+(\.\d+)?m?$/, 'must be a CPU quantity')
+    .default('50m'),
+  BOT_K8S_CPU_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?m?$/, 'must be a CPU quantity')
+    .default('1'),
   BOT_SANDBOX: z.enum(['none', 'gvisor'], { error: 'must be "none" or "gvisor"' }).default('none'),
   BOT_RUNNER_IDLE_SECONDS: int(1, 86_400, 300),
   BOT_RUNNERS_PER_TENANT: int(1, 10_000, 50),
@@ -115,9 +134,11 @@ export class AppConfig {
   readonly dbPoolSize: number;
   /** Origins allowed besides the public URL's and loopback ones (DNS-rebinding guard). */
   readonly allowedOrigins: readonly string[];
-  readonly botLauncher: 'inline' | 'process';
-  /** How `process` runners are started (issue 4 item 4); null for `inline`. */
-  readonly processRunners: ProcessRunnerSettings | null;
+  readonly botLauncher: 'inline' | 'process' | 'kubernetes';
+  /** How runners outside the API process are run (issue 4 item 4); null for `inline`. */
+  readonly runners: RunnerFleetSettings | null;
+  /** Runner pods (issue 13, item 3); null unless BOT_LAUNCHER=kubernetes. */
+  readonly kubernetes: KubernetesSettings | null;
   /** Each bot's scratch area: `<dir>/<tenant>/<channel>/<bot>`, at most `maxBytes` in all. */
   readonly botWorkspace: { readonly dir: string; readonly maxBytes: number };
   readonly botHookTimeoutMs: number;
@@ -174,7 +195,8 @@ export class AppConfig {
       .map((origin) => origin.trim())
       .filter(Boolean);
     this.botLauncher = values.BOT_LAUNCHER;
-    this.processRunners = values.BOT_LAUNCHER === 'process' ? processRunnerSettings(values) : null;
+    this.runners = values.BOT_LAUNCHER === 'inline' ? null : runnerFleetSettings(values);
+    this.kubernetes = values.BOT_LAUNCHER === 'kubernetes' ? kubernetesSettings(values) : null;
     this.botWorkspace = {
       dir: values.BOT_WORKSPACE_DIR ?? `${values.DATA_DIR}/workspaces`,
       maxBytes: values.BOT_WORKSPACE_MAX_BYTES,
@@ -238,7 +260,7 @@ export class AppConfig {
 const DAY_SECONDS = 86_400;
 
 /** How the `process` launcher runs bot runners. */
-export interface ProcessRunnerSettings {
+export interface RunnerFleetSettings {
   /** `gvisor`: each runner inside `runsc`, seeing only what it needs of the filesystem. */
   readonly sandbox: 'none' | 'gvisor';
   /** A runner with no event for this long stops; the next event starts it again. */
@@ -254,10 +276,10 @@ export interface ProcessRunnerSettings {
   readonly account: string | undefined;
 }
 
-function processRunnerSettings(values: z.infer<typeof environment>): ProcessRunnerSettings {
+function runnerFleetSettings(values: z.infer<typeof environment>): RunnerFleetSettings {
   if (!values.NATS_URL || !values.NATS_RUNNER_SIGNING_KEY_FILE) {
     throw new ConfigError(
-      'Invalid configuration:\n  BOT_LAUNCHER: "process" needs NATS_URL and NATS_RUNNER_SIGNING_KEY_FILE (runners receive events over NATS with credentials for their own channel only).',
+      `Invalid configuration:\n  BOT_LAUNCHER: "${values.BOT_LAUNCHER}" needs NATS_URL and NATS_RUNNER_SIGNING_KEY_FILE (runners receive events over NATS with credentials for their own channel only).`,
     );
   }
   if (values.BOT_RUNNER_MEMORY_MB <= values.BOT_MEMORY_MB) {
@@ -274,6 +296,74 @@ function processRunnerSettings(values: z.infer<typeof environment>): ProcessRunn
     signingKeyFile: values.NATS_RUNNER_SIGNING_KEY_FILE,
     account: values.NATS_RUNNER_ACCOUNT,
   };
+}
+
+/** Where and how runner pods run (BOT_LAUNCHER=kubernetes). */
+export interface KubernetesSettings {
+  readonly namespace: string;
+  /** The runner image (bots/runtime-image). */
+  readonly image: string;
+  /** The pods' RuntimeClass (gVisor's by default); null ("default"): the cluster's default runtime. */
+  readonly runtimeClassName: string | null;
+  /** The NATS URL as pods reach it. */
+  readonly natsUrl: string;
+  /**
+   * Who the pods' NetworkPolicy lets them reach for NATS: `cidr:<block>`, or
+   * `namespace:<name>/<label>=<value>` for NATS pods in the cluster.
+   */
+  readonly natsPeer: KubernetesPeer;
+  readonly natsPort: number;
+  readonly cpu: { readonly request: string; readonly limit: string };
+}
+
+export type KubernetesPeer =
+  | { readonly cidr: string }
+  | { readonly namespace: string; readonly label: string; readonly value: string };
+
+function kubernetesSettings(values: z.infer<typeof environment>): KubernetesSettings {
+  const fail = (message: string): never => {
+    throw new ConfigError(`Invalid configuration:\n  ${message}`);
+  };
+  const image =
+    values.BOT_K8S_IMAGE ??
+    fail('BOT_K8S_IMAGE: BOT_LAUNCHER "kubernetes" needs the runner image (bots/runtime-image).');
+  const natsUrl = values.BOT_K8S_NATS_URL ?? values.NATS_URL ?? '';
+  let port = 4222;
+  try {
+    port = Number(new URL(natsUrl).port || 4222);
+  } catch {
+    fail(
+      'BOT_K8S_NATS_URL: must be the NATS URL pods dial, e.g. nats://nats.mcp-multiplayer.svc:4222.',
+    );
+  }
+  return {
+    namespace: values.BOT_K8S_NAMESPACE,
+    image,
+    runtimeClassName:
+      values.BOT_K8S_RUNTIME_CLASS === 'default' ? null : values.BOT_K8S_RUNTIME_CLASS,
+    natsUrl,
+    natsPeer: parsePeer(
+      values.BOT_K8S_NATS_PEER ??
+        fail(
+          'BOT_K8S_NATS_PEER: name who serves NATS to the pods: "cidr:10.0.0.5/32" or "namespace:mcp-multiplayer/app.kubernetes.io/name=nats".',
+        ),
+    ),
+    natsPort: port,
+    cpu: { request: values.BOT_K8S_CPU_REQUEST, limit: values.BOT_K8S_CPU_LIMIT },
+  };
+}
+
+function parsePeer(text: string): KubernetesPeer {
+  const cidr = /^cidr:([0-9a-fA-F:.]+\/\d{1,3})$/.exec(text);
+  if (cidr?.[1]) return { cidr: cidr[1] };
+  const selected =
+    /^namespace:([a-z0-9-]{1,63})\/([A-Za-z0-9./_-]{1,253})=([A-Za-z0-9._-]{0,63})$/.exec(text);
+  if (selected?.[1] && selected[2] && selected[3] !== undefined) {
+    return { namespace: selected[1], label: selected[2], value: selected[3] };
+  }
+  throw new ConfigError(
+    'Invalid configuration:\n  BOT_K8S_NATS_PEER: must be "cidr:<block>" or "namespace:<name>/<label>=<value>".',
+  );
 }
 
 /** The upstream provider people sign in with when AUTH_MODE=oidc. */

@@ -6,7 +6,7 @@ import type {
   V1Pod,
   V1Secret,
 } from '@kubernetes/client-node';
-import { runnerEnvironmentOf } from '#bots';
+import { RUNNER_HEAP_MB, runnerEnvironmentOf } from '#bots';
 import type { RunnerSettings } from '#bots';
 import type { BotAddress } from '#events';
 
@@ -114,7 +114,11 @@ export function runnerPod(address: BotAddress, options: RunnerPodOptions): V1Pod
           name: 'runner',
           image: options.image,
           imagePullPolicy: 'IfNotPresent',
-          env: Object.entries(env).map(([name, value]) => ({ name, value })),
+          env: [
+            ...Object.entries(env).map(([name, value]) => ({ name, value })),
+            // The image's entrypoint names the bundle; the heap cap comes as an option.
+            { name: 'NODE_OPTIONS', value: `--max-old-space-size=${RUNNER_HEAP_MB}` },
+          ],
           resources: {
             requests: { cpu: options.cpu.request, memory },
             limits: { cpu: options.cpu.limit, memory },
