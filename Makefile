@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 NODE := scripts/with-node24.sh
 
-.PHONY: start test check build conformance bench deps
+.PHONY: start test check build conformance bench deps images
 
 # Dependencies at the lockfile's versions, installed again whenever it changes. `npm install`,
 # not `npm ci`: the lockfile written here lacks other platforms' optional packages (@swc/core-*),
@@ -22,11 +22,17 @@ start: build
 	$(NODE) npm start
 
 ## test: format, lint, layer rules, type check, unit + integration + e2e tests, MCP conformance,
-## and the REST contract (schemathesis against the OpenAPI document).
+## the REST contract (schemathesis against the OpenAPI document), and the container images.
 test: deps
 	$(NODE) npm run check
 	scripts/conformance.sh
 	scripts/schemathesis.sh
+	$(NODE) node scripts/jest.mjs --config test/images/jest.config.js
+
+## images: dist/images/bot-runner.oci.tar and dist/images/api.oci.tar (docs/images.md).
+images: deps
+	scripts/images/build-runner-image.sh
+	scripts/images/build-api-image.sh
 
 check: test
 
