@@ -16,6 +16,8 @@ const STABLE_MS = 60_000;
 export interface RunnerExit {
   readonly code: number | null;
   readonly signal: string | null;
+  /** It never ran: its program could not be started, or its image pulled. */
+  readonly neverRan?: boolean;
 }
 
 /** One runner a mechanism started. */
@@ -101,6 +103,8 @@ export class RunnerFleet extends BotLauncher {
   private readonly starting = new Map<string, Promise<void>>();
   private readonly restarts = new Map<string, { failures: number; timer: NodeJS.Timeout | null }>();
   private readonly strikes = new Map<string, Strikes>();
+  /** Per bot, runners in a row that never ran. */
+  private readonly failedStarts = new Map<string, number>();
   /**
    * Per bot, until when an event a dead runner held may still come back (its ack wait, which
    * `stallMs` exceeds): a runner that stops idle before then is started again to receive it.
@@ -159,6 +163,7 @@ export class RunnerFleet extends BotLauncher {
     if (restart?.timer) clearTimeout(restart.timer);
     this.restarts.delete(key);
     this.strikes.delete(key);
+    this.failedStarts.delete(key);
     this.redeliveries.delete(key);
     await this.starting.get(key);
     const runner = this.runners.get(key);
@@ -169,6 +174,7 @@ export class RunnerFleet extends BotLauncher {
   /** The bot moved on: whatever ended its runners before was not its next event's fault. */
   override progressed(address: BotAddress): void {
     this.strikes.delete(keyOf(address));
+    this.failedStarts.delete(keyOf(address));
     this.redeliveries.delete(keyOf(address));
   }
 
@@ -264,11 +270,12 @@ export class RunnerFleet extends BotLauncher {
     runner.handle.kill();
   }
 
-  private exited(runner: Runner, { code, signal }: RunnerExit): void {
+  private exited(runner: Runner, { code, signal, neverRan }: RunnerExit): void {
     const key = keyOf(runner.address);
     if (runner.stallTimer) clearTimeout(runner.stallTimer);
     if (this.runners.get(key) === runner) this.runners.delete(key);
     const exit = signal ?? `code ${code}`;
+    if (!neverRan) this.failedStarts.delete(key);
     if (runner.stopping || this.closed || code === RunnerExitCode.gone) {
       this.options.logger.log(`runner stopped: ${describe(runner.address)} (${exit})`);
       this.restarts.delete(key);
@@ -292,7 +299,7 @@ export class RunnerFleet extends BotLauncher {
     const previous = ranFor >= STABLE_MS ? 0 : (this.restarts.get(key)?.failures ?? 0);
     let failures = previous + 1;
     const how = runner.stalled ? 'stalled' : exit;
-    const poison = this.strike(runner);
+    const poison = neverRan ? this.failedStart(runner, exit) : this.strike(runner);
     // A skipped poison event is not the runner's failure: the next start is a fresh one.
     if (poison) failures = 1;
     const delay = Math.min(FIRST_RESTART_MS * 2 ** (failures - 1), MAX_RESTART_MS);
@@ -301,9 +308,10 @@ export class RunnerFleet extends BotLauncher {
     );
     const timer = setTimeout(() => {
       this.restarts.set(key, { failures, timer: null });
-      // After a quarantine, the next runner reads the bot past the skipped event.
-      void (poison ?? Promise.resolve())
-        .then(() => this.start(runner.address))
+      // After a quarantine, the next runner reads the bot past the skipped event. A runner that
+      // cannot start is not tried again for a bot with nothing left to run: its next event will.
+      void (poison ?? Promise.resolve(true))
+        .then((skipped) => (skipped || !neverRan ? this.start(runner.address) : undefined))
         .catch((error: unknown) =>
           this.options.logger.warn(
             `runner ${runner.address.botId} did not restart: ${String(error)}`,
@@ -319,7 +327,7 @@ export class RunnerFleet extends BotLauncher {
    * a row, quarantines it and returns the quarantine. A runner that ended holding nothing (it
    * could not start, or lost NATS) says nothing about the bot's events.
    */
-  private strike(runner: Runner): Promise<void> | null {
+  private strike(runner: Runner): Promise<boolean> | null {
     const held = runner.holding;
     if (!held) return null;
     const key = keyOf(runner.address);
@@ -332,24 +340,49 @@ export class RunnerFleet extends BotLauncher {
     this.strikes.delete(key);
     // The skipped event comes back only to be passed over: nothing to stay up for.
     this.redeliveries.delete(key);
-    const reason = poisonReason(strikes, this.options.stallMs);
+    return this.skip(
+      runner.address,
+      `event ${held.seq}`,
+      poisonReason(strikes, this.options.stallMs),
+    );
+  }
+
+  /**
+   * Counts a runner that never ran (its program could not start, its image could not be pulled);
+   * at POISON_STRIKES in a row, the bot's next event is skipped with a `bot:error` that says why,
+   * so the channel's members see it rather than a bot that never answers.
+   */
+  private failedStart(runner: Runner, how: string): Promise<boolean> | null {
+    const key = keyOf(runner.address);
+    const count = (this.failedStarts.get(key) ?? 0) + 1;
+    this.failedStarts.set(key, count);
+    if (count < POISON_STRIKES) return null;
+    this.failedStarts.delete(key);
+    const reason = `the bot's runner could not start (${how}) ${count} times in a row; this event was skipped`;
+    return this.skip(runner.address, 'its next event', reason);
+  }
+
+  /** Skips the bot's next event with a `bot:error` saying `reason`; true if one was skipped. */
+  private skip(address: BotAddress, what: string, reason: string): Promise<boolean> {
     this.options.logger.warn(
-      `runner ${runner.address.botId}: skipping event ${held.seq} with a bot:error (${reason})`,
+      `runner ${address.botId}: skipping ${what} with a bot:error (${reason})`,
     );
     return this.options
-      .quarantine(runner.address, reason)
+      .quarantine(address, reason)
       .then((skipped) => {
         if (!skipped) {
           this.options.logger.warn(
-            `runner ${runner.address.botId}: event ${held.seq} was not skipped (committed meanwhile, or the bot is gone)`,
+            `runner ${address.botId}: ${what} was not skipped (none pending, committed meanwhile, or the bot is gone)`,
           );
         }
+        return skipped;
       })
-      .catch((error: unknown) =>
+      .catch((error: unknown) => {
         this.options.logger.warn(
-          `runner ${runner.address.botId}: event ${held.seq} could not be skipped: ${String(error)}`,
-        ),
-      );
+          `runner ${address.botId}: ${what} could not be skipped: ${String(error)}`,
+        );
+        return false;
+      });
   }
 
   /** At the tenant's cap, stops its least recently needed runner. */

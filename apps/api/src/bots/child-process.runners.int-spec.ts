@@ -125,6 +125,38 @@ describe('RunnerFleet with child processes', () => {
     await runners.close();
   });
 
+  it('skips the next event with a bot:error after three runners in a row never ran, and stops trying when none is left', async () => {
+    let attempts = 0;
+    const quarantined: Quarantined[] = [];
+    let pending = 1;
+    const runners = launcher(
+      () => {
+        attempts += 1;
+        return { ...node(''), command: '/nonexistent/runner' };
+      },
+      {
+        quarantine: (address, reason) => {
+          quarantined.push({ address, reason });
+          pending -= 1;
+          return Promise.resolve(pending >= 0);
+        },
+      },
+    );
+    const bot = address('unstartable');
+    await runners.ensure(bot);
+    await waitFor(() => quarantined.length >= 2, 10_000);
+    expect(quarantined[0]?.reason).toMatch(
+      /^the bot's runner could not start \(code null\) 3 times in a row; this event was skipped$/,
+    );
+    expect(quarantined[0]?.address).toEqual(bot);
+    // The second skip found nothing pending: no more starts until the bot is needed again.
+    const after = attempts;
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(attempts).toBe(after);
+    expect(attempts).toBe(6);
+    await runners.close();
+  });
+
   it('does not restart a runner that stopped on its own (idle) until it is needed again', async () => {
     let starts = 0;
     const runners = launcher(() => {

@@ -63,13 +63,13 @@ export class ChildProcessRunners implements RunnerMechanism {
     const exited = new Promise<RunnerExit>((resolve) => {
       let ended = false;
       // A child that could not start reports 'error' and may never report 'exit'.
-      const end = (code: number | null, signal: string | null) => {
+      const end = (code: number | null, signal: string | null, neverRan = false) => {
         if (ended) return;
         ended = true;
         command
           .cleanup()
           .catch((error: unknown) => logger.warn(`runner cleanup failed: ${String(error)}`));
-        resolve({ code, signal });
+        resolve({ code, signal, neverRan });
       };
       // 'close' comes once its output is read too (the last `holding` line counts); a grandchild
       // that keeps the output open must not keep the runner from being seen to exit.
@@ -79,7 +79,7 @@ export class ChildProcessRunners implements RunnerMechanism {
       });
       child.once('error', (error) => {
         logger.warn(`${tag} failed: ${error.message}`);
-        if (child.pid === undefined) end(null, null);
+        if (child.pid === undefined) end(null, null, true);
       });
     });
 
