@@ -2,6 +2,8 @@
 // on a free loopback port, storing into a temp directory (DESIGN §2). It runs in operator (JWT)
 // mode, as production does: the API connects with its own credentials and mints per-bot runner
 // credentials with the account key, and the server enforces each user's permissions.
+// TEST_NATS_LISTEN=0.0.0.0 (test/k8s, inside the cluster's network namespace) makes it listen on
+// every address, so runner pods reach it at the node's address; the tests still use 127.0.0.1.
 // Plain JavaScript: Jest loads global setup files without the project's transforms.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,7 +27,7 @@ import { freePort } from './postgres-server.mjs';
 export async function startNats() {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'mp-nats-'));
-  const files = await writeOperatorConfig(dir, port);
+  const files = await writeOperatorConfig(dir, process.env.TEST_NATS_LISTEN || '127.0.0.1', port);
   let child = null;
   const server = {
     url: `nats://127.0.0.1:${port}`,
@@ -54,7 +56,7 @@ export async function startNats() {
 }
 
 /** An operator, a system account and the application account with JetStream, preloaded. */
-async function writeOperatorConfig(dir, port) {
+async function writeOperatorConfig(dir, host, port) {
   const operator = createOperator();
   const system = createAccount();
   const account = createAccount();
@@ -77,7 +79,7 @@ async function writeOperatorConfig(dir, port) {
   writeFileSync(
     configFile,
     [
-      `listen: 127.0.0.1:${port}`,
+      `listen: ${host}:${port}`,
       `jetstream { store_dir: "${join(dir, 'store')}" }`,
       `operator: "${join(dir, 'operator.jwt')}"`,
       `system_account: ${system.getPublicKey()}`,
