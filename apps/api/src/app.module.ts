@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Inject, Logger, Module, Optional } from '@nestjs/common';
 import { EgressFetcher, IsolateSandbox } from '#bot-sandbox';
@@ -8,7 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import { AccessTokens, CachingSessionStore, OAuthStore, PrincipalStore, SessionStore } from '#auth';
 import { BotEffects, BotLauncher, BotService, InlineBotLauncher, RunnerFleet } from '#bots';
-import type { RunnerMechanism } from '#bots';
+import type { RunnerMechanism, RunnerOwnership } from '#bots';
 import { BotHost, CachingChannelStore, ChannelService, ChannelStore, OutboxRelay } from '#channels';
 import { TokenBucketLimiter } from '#core';
 import { EventBus, InProcessEventBus, NatsEventBus, NatsRunnerHub } from '#events';
@@ -22,6 +23,7 @@ import {
 import { ChildProcessRunners } from './bots/child-process.runners.js';
 import { gvisorRunnerCommand, plainRunnerCommand } from './bots/runner-command.js';
 import { KubernetesRunners } from './bots/kubernetes/kubernetes.runners.js';
+import { RunnerLeases } from './bots/kubernetes/runner-leases.js';
 import { RunnerMemoryLimit } from './bots/runner-memory.js';
 import { AppConfig } from './config/app.config.js';
 import type { KubernetesPeer } from './config/app.config.js';
@@ -175,13 +177,15 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
               );
             }
             const logger = new Logger('Runners');
-            return new RunnerFleet(hub, runnerMechanism(config, store, logger), {
+            const { mechanism, ownership } = runnerMechanism(config, store, logger);
+            return new RunnerFleet(hub, mechanism, {
               perTenant: config.runners.perTenant,
               credentialsTtlSeconds: config.runners.credentialsTtlSeconds,
               nudge: () => relay?.nudge(),
               // The hook limit, then the API's answer to the effects (a 10 s request), and slack.
               stallMs: config.botHookTimeoutMs + STALL_MARGIN_MS,
               quarantine: (address, reason) => effects.quarantineNext(address, reason),
+              ...(ownership ? { ownership } : {}),
               logger,
             });
           },
@@ -294,11 +298,20 @@ export class AppModule implements OnApplicationBootstrap, OnApplicationShutdown 
 const HOUSEKEEPING_MS = 60 * 60 * 1000;
 /** A runner's event comes back this long after its hook's limit if the runner went away. */
 const ACK_MARGIN_MS = 5_000;
+/** How long a replica's claim on a bot's pod lasts unless renewed (renewed every third of it). */
+const LEASE_SECONDS = 15;
 /** A runner holding one event this long past the hook limit is stuck (RunnerFleet). */
 const STALL_MARGIN_MS = 15_000;
 
-/** How runners are started: child processes (plain or under gVisor), or pods. */
-function runnerMechanism(config: AppConfig, store: ChannelStore, logger: Logger): RunnerMechanism {
+/**
+ * How runners are started: child processes (plain or under gVisor), or pods, which API replicas
+ * share out by Leases.
+ */
+function runnerMechanism(
+  config: AppConfig,
+  store: ChannelStore,
+  logger: Logger,
+): { mechanism: RunnerMechanism; ownership?: RunnerOwnership } {
   const runners = config.runners;
   const natsUrl = config.natsUrl;
   if (!runners || !natsUrl) throw new Error('runners need BOT_LAUNCHER and NATS_URL');
@@ -307,7 +320,13 @@ function runnerMechanism(config: AppConfig, store: ChannelStore, logger: Logger)
     // In a pod: its service account; elsewhere: KUBECONFIG or ~/.kube/config.
     kubeConfig.loadFromDefault();
     const k8s = config.kubernetes;
-    return new KubernetesRunners(kubeConfig, {
+    const ownership = new RunnerLeases(kubeConfig, {
+      namespace: k8s.namespace,
+      identity: `${hostname()}-${process.pid}`,
+      durationSeconds: LEASE_SECONDS,
+      logger,
+    });
+    const mechanism = new KubernetesRunners(kubeConfig, {
       namespace: k8s.namespace,
       image: k8s.image,
       runtimeClassName: k8s.runtimeClassName,
@@ -333,15 +352,17 @@ function runnerMechanism(config: AppConfig, store: ChannelStore, logger: Logger)
       },
       logger,
     });
+    return { mechanism, ownership };
   }
   const memory = RunnerMemoryLimit.open(runners.memoryMb, logger);
-  return new ChildProcessRunners({
+  const mechanism = new ChildProcessRunners({
     command:
       runners.sandbox === 'gvisor'
         ? gvisorRunnerCommand(config, natsUrl, resolve(config.dataDir, 'runsc'), memory)
         : plainRunnerCommand(config, natsUrl, memory),
     logger,
   });
+  return { mechanism };
 }
 
 /** The NetworkPolicy peer that serves NATS to runner pods. */

@@ -7,6 +7,7 @@ export type {
   RunnerFleetOptions,
   RunnerHandle,
   RunnerMechanism,
+  RunnerOwnership,
 } from './runner-fleet.js';
 export {
   RUNNER_HEAP_MB,

@@ -45,6 +45,20 @@ export interface RunnerMechanism {
   ): Promise<RunnerHandle>;
 }
 
+/**
+ * Which API replica runs which bot's runner, where two replicas could otherwise start two runners
+ * for one bot (pods have one name per bot). A claim lasts while this replica renews it; a replica
+ * that dies loses its claims when they run out.
+ */
+export interface RunnerOwnership {
+  /** Claims the bot for this replica; if another holds it, when that claim runs out (epoch ms). */
+  claim(address: BotAddress): Promise<{ ok: true } | { ok: false; retryAt: number }>;
+  /** Gives the claim up: this replica's runner of the bot has ended. */
+  release(address: BotAddress): Promise<void>;
+  /** Gives every claim up. */
+  close(): Promise<void>;
+}
+
 export interface RunnerFleetOptions {
   /** Runners of one tenant at once. */
   readonly perTenant: number;
@@ -61,6 +75,8 @@ export interface RunnerFleetOptions {
    * quarantineNext); called when that event ended its runner POISON_STRIKES times in a row.
    */
   readonly quarantine: (address: BotAddress, reason: string) => Promise<boolean>;
+  /** Absent: this replica runs every bot it is asked to (child processes are its own). */
+  readonly ownership?: RunnerOwnership;
   readonly logger: { log(message: string): void; warn(message: string): void };
 }
 
@@ -112,6 +128,8 @@ export class RunnerFleet extends BotLauncher {
   private readonly redeliveries = new Map<string, number>();
   /** Per tenant, the start in progress: starts of one tenant take turns, so the cap holds. */
   private readonly tenantTurns = new Map<string, Promise<void>>();
+  /** Bots another replica holds: they are asked for again when its claim runs out. */
+  private readonly claimWaits = new Map<string, NodeJS.Timeout>();
   private closed = false;
 
   constructor(
@@ -161,6 +179,8 @@ export class RunnerFleet extends BotLauncher {
     const key = keyOf(address);
     const restart = this.restarts.get(key);
     if (restart?.timer) clearTimeout(restart.timer);
+    clearTimeout(this.claimWaits.get(key));
+    this.claimWaits.delete(key);
     this.restarts.delete(key);
     this.strikes.delete(key);
     this.failedStarts.delete(key);
@@ -181,8 +201,10 @@ export class RunnerFleet extends BotLauncher {
   async close(): Promise<void> {
     this.closed = true;
     for (const restart of this.restarts.values()) if (restart.timer) clearTimeout(restart.timer);
+    for (const wait of this.claimWaits.values()) clearTimeout(wait);
     await Promise.all([...this.starting.values()]);
     await Promise.all([...this.runners.values()].map((runner) => this.stop(runner)));
+    await this.options.ownership?.close();
   }
 
   /** Runners alive now, per tenant (for tests and benchmarks). */
@@ -222,15 +244,23 @@ export class RunnerFleet extends BotLauncher {
 
   private async launch(address: BotAddress): Promise<void> {
     if (this.closed) return;
-    await this.makeRoom(address.tenantId);
-    await this.hub.prepare(address);
-    const credentials = await this.hub.credentials(address, this.options.credentialsTtlSeconds);
+    if (!(await this.claim(address))) return;
     // Reports may come before start() resolves; they wait for the runner's record.
     let runner: Runner | null = null;
     const early: RunnerReport[] = [];
-    const handle = await this.mechanism.start(address, credentials, (report) =>
-      runner ? this.observe(runner, report) : early.push(report),
-    );
+    let handle: RunnerHandle;
+    try {
+      await this.makeRoom(address.tenantId);
+      await this.hub.prepare(address);
+      const credentials = await this.hub.credentials(address, this.options.credentialsTtlSeconds);
+      handle = await this.mechanism.start(address, credentials, (report) =>
+        runner ? this.observe(runner, report) : early.push(report),
+      );
+    } catch (error) {
+      // No runner: the claim must not keep other replicas from starting one.
+      await this.options.ownership?.release(address).catch(() => undefined);
+      throw error;
+    }
     runner = {
       address,
       handle,
@@ -246,6 +276,30 @@ export class RunnerFleet extends BotLauncher {
     this.options.logger.log(`runner started: ${describe(address)} id=${handle.id}`);
     const started = runner;
     void handle.exited.then((exit) => this.exited(started, exit));
+  }
+
+  /**
+   * Claims the bot for this replica; false if another replica holds it, and then this one asks
+   * again when that claim runs out, in case its holder died with the bot's events pending.
+   */
+  private async claim(address: BotAddress): Promise<boolean> {
+    const { ownership } = this.options;
+    if (!ownership) return true;
+    const claim = await ownership.claim(address);
+    if (claim.ok) return true;
+    const key = keyOf(address);
+    if (!this.claimWaits.has(key)) {
+      const wait = setTimeout(
+        () => {
+          this.claimWaits.delete(key);
+          void this.ensureLogged(address);
+        },
+        Math.max(claim.retryAt - Date.now(), 0) + 100,
+      );
+      wait.unref();
+      this.claimWaits.set(key, wait);
+    }
+    return false;
   }
 
   /** Follows the event a runner holds, and when it has held one too long. */
@@ -274,6 +328,13 @@ export class RunnerFleet extends BotLauncher {
     const key = keyOf(runner.address);
     if (runner.stallTimer) clearTimeout(runner.stallTimer);
     if (this.runners.get(key) === runner) this.runners.delete(key);
+    this.options.ownership
+      ?.release(runner.address)
+      .catch((error: unknown) =>
+        this.options.logger.warn(
+          `runner ${runner.address.botId}: release failed: ${String(error)}`,
+        ),
+      );
     const exit = signal ?? `code ${code}`;
     if (!neverRan) this.failedStarts.delete(key);
     if (runner.stopping || this.closed || code === RunnerExitCode.gone) {

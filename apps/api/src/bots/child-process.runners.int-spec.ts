@@ -6,7 +6,7 @@ import type { NatsRunnerHub } from '#events';
 import type { BotAddress } from '#events';
 import { QUIET_RUNNER_API, connectTestRunnerHub, testNats } from '#test-support';
 import { POISON_STRIKES, RunnerFleet } from '#bots';
-import type { RunnerFleetOptions } from '#bots';
+import type { RunnerFleetOptions, RunnerOwnership } from '#bots';
 import { ChildProcessRunners } from './child-process.runners.js';
 import type { RunnerCommand } from './child-process.runners.js';
 import { RUNNER_ENTRY } from './runner-command.js';
@@ -155,6 +155,40 @@ describe('RunnerFleet with child processes', () => {
     expect(attempts).toBe(after);
     expect(attempts).toBe(6);
     await runners.close();
+  });
+
+  it('runs one runner per bot across replicas that share claims, and the other takes over when it ends', async () => {
+    // Two replicas' fleets, with claims kept where both see them (a Lease per bot in a cluster).
+    const holders = new Map<string, string>();
+    const ownership = (me: string): RunnerOwnership => ({
+      claim: (bot) => {
+        const key = `${bot.channelId}/${bot.botId}`;
+        const holder = holders.get(key) ?? me;
+        holders.set(key, holder);
+        return Promise.resolve(
+          holder === me ? { ok: true } : { ok: false, retryAt: Date.now() + 300 },
+        );
+      },
+      release: (bot) => {
+        const key = `${bot.channelId}/${bot.botId}`;
+        if (holders.get(key) === me) holders.delete(key);
+        return Promise.resolve();
+      },
+      close: () => Promise.resolve(),
+    });
+    const stayUp = () => node(afterCredentials('setInterval(() => undefined, 1000)'));
+    const first = launcher(stayUp, { ownership: ownership('api-a') });
+    const second = launcher(stayUp, { ownership: ownership('api-b') });
+    const bot = address('shared');
+    await first.ensure(bot);
+    await second.ensure(bot);
+    expect(first.runnerOf(bot)).not.toBeNull();
+    expect(second.runnerOf(bot)).toBeNull();
+    // The first replica stops (a rollout): its claim goes, and the second runs the bot.
+    await first.close();
+    await waitFor(() => second.runnerOf(bot) !== null, 5_000);
+    expect(holders.get('chn_shared/bot_shared')).toBe('api-b');
+    await second.close();
   });
 
   it('does not restart a runner that stopped on its own (idle) until it is needed again', async () => {
