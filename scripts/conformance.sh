@@ -32,12 +32,13 @@ build="${CONFORMANCE_BUILD:-auto}"
 wait_s="${CONFORMANCE_TIMEOUT:-90}"
 allow="${CONFORMANCE_ALLOWLIST:-$root/test/conformance/expected-failures.txt}"
 out="${CONFORMANCE_OUT:-$root/.tmp/conformance/$(date -u +%Y%m%dT%H%M%SZ)}"
-main_js="$root/dist/apps/api/src/main.js"
 
 export npm_config_yes=true npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 exec </dev/null
 mkdir -p "$out"
 log() { echo "conformance: $*" >&2; }
+# shellcheck source=scripts/lib/test-server.sh
+. "$root/scripts/lib/test-server.sh"
 
 # Runs the pinned conformance CLI (npx fetches it once into the npm cache).
 conformance() { "$n24" npx --yes "@modelcontextprotocol/conformance@${version}" "$@"; }
@@ -63,57 +64,19 @@ for name in $(sed -n 's/^  - //p' "$baseline"); do
 done
 [ "$bad" -eq 0 ] || exit 1
 
-# --- build when needed
-if [ "$build" = always ] || { [ "$build" = auto ] && {
-  [ ! -f "$main_js" ] ||
-    [ -n "$(find apps libs package.json tsconfig.json tsconfig.build.json -newer "$main_js" -type f -print -quit)" ]
-}; }; then
-  log "building"
-  "$n24" npm run build >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; log "build failed"; exit 1; }
-fi
-[ -f "$main_js" ] || { log "$main_js is missing (CONFORMANCE_BUILD=$build)"; exit 1; }
+build_if_stale "$build" CONFORMANCE_BUILD
 
-# --- start the server on a free port with a temporary data directory
-port="$("$n24" node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-data_dir="$(mktemp -d "${TMPDIR:-/tmp}/mcp-conformance-data.XXXXXX")"
-server_pid=""
+# --- the server
 proxy_pid=""
-stop_server() {
+stop_all() {
   if [ -n "$proxy_pid" ]; then kill "$proxy_pid" 2>/dev/null || true; wait "$proxy_pid" 2>/dev/null || true; fi
   proxy_pid=""
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=""
-  rm -rf "$data_dir"
+  stop_test_server
 }
-trap stop_server EXIT
+trap stop_all EXIT
 trap 'exit 130' INT TERM
-
-log "starting the server on 127.0.0.1:$port (DATA_DIR=$data_dir), log: $out/server.log"
-env -u DATABASE_URL DATA_DIR="$data_dir" HOST=127.0.0.1 PORT="$port" PUBLIC_URL="http://127.0.0.1:$port" LOG_LEVEL="${LOG_LEVEL:-warn}" \
-  "$n24" node --no-node-snapshot --enable-source-maps "$main_js" >"$out/server.log" 2>&1 &
-server_pid=$!
-
-base="http://127.0.0.1:$port"
-if ! "$n24" node -e '
-  const [url, seconds, pid] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
-  const deadline = Date.now() + seconds * 1000;
-  const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
-  (async () => {
-    while (Date.now() < deadline && alive()) {
-      try { if ((await fetch(url)).ok) process.exit(0); } catch {}
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    process.exit(1);
-  })();' "$base/" "$wait_s" "$server_pid"; then
-  log "the server exited or did not answer on $base/ within ${wait_s}s; its log:"
-  cat "$out/server.log" >&2
-  exit 1
-fi
+start_test_server conformance / "$wait_s"
+base="$test_server_base"
 
 # --- the authorizing proxy in front of it
 proxy_url_file="$out/proxy-url"
@@ -142,7 +105,7 @@ for path in $paths; do
   [ "$status" -eq 0 ] || rc=1
 done
 
-stop_server
+stop_all
 if [ "$rc" -eq 0 ]; then
   log "OK: every failing scenario is allow-listed. Results in $out"
 else

@@ -31,13 +31,14 @@ seed="${SCHEMATHESIS_SEED:-20261203}"
 build="${SCHEMATHESIS_BUILD:-auto}"
 wait_s="${SCHEMATHESIS_TIMEOUT:-90}"
 out="${SCHEMATHESIS_OUT:-$root/.tmp/schemathesis/$(date -u +%Y%m%dT%H%M%SZ)}"
-main_js="$root/dist/apps/api/src/main.js"
 checks=not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance,response_headers_conformance
 venv="$root/.tools/schemathesis-$version"
 
 exec </dev/null
 mkdir -p "$out"
 log() { echo "schemathesis: $*" >&2; }
+# shellcheck source=scripts/lib/test-server.sh
+. "$root/scripts/lib/test-server.sh"
 
 # --- the pinned schemathesis in its own venv; a venv whose install did not finish is made again
 if [ ! -f "$venv/.installed" ]; then
@@ -53,56 +54,15 @@ if [ ! -f "$venv/.installed" ]; then
 fi
 st="$venv/bin/schemathesis"
 
-# --- build when needed
-if [ "$build" = always ] || { [ "$build" = auto ] && {
-  [ ! -f "$main_js" ] ||
-    [ -n "$(find apps libs package.json tsconfig.json tsconfig.build.json -newer "$main_js" -type f -print -quit)" ]
-}; }; then
-  log "building"
-  "$n24" npm run build >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; log "build failed"; exit 1; }
-fi
-[ -f "$main_js" ] || { log "$main_js is missing (SCHEMATHESIS_BUILD=$build)"; exit 1; }
+build_if_stale "$build" SCHEMATHESIS_BUILD
 
-# --- start the server on a free port with a temporary data directory
-port="$("$n24" node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-data_dir="$(mktemp -d "${TMPDIR:-/tmp}/mcp-schemathesis-data.XXXXXX")"
-server_pid=""
-stop_server() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  server_pid=""
-  rm -rf "$data_dir"
-}
-trap stop_server EXIT
+# --- the server, with message rate limits high enough that posts reach the bot rather than stop at
+# 429 (still documented)
+trap stop_test_server EXIT
 trap 'exit 130' INT TERM
-
-# Message rate limits high enough that posts reach the bot rather than stop at 429 (still documented).
-log "starting the server on 127.0.0.1:$port (DATA_DIR=$data_dir), log: $out/server.log"
-env -u DATABASE_URL DATA_DIR="$data_dir" HOST=127.0.0.1 PORT="$port" PUBLIC_URL="http://127.0.0.1:$port" \
-  AUTH_MODE=open LOG_LEVEL="${LOG_LEVEL:-warn}" MESSAGE_RATE_PER_MINUTE=100000 MESSAGE_RATE_BURST=10000 \
-  "$n24" node --no-node-snapshot --enable-source-maps "$main_js" >"$out/server.log" 2>&1 &
-server_pid=$!
-
-base="http://127.0.0.1:$port"
-if ! "$n24" node -e '
-  const [url, seconds, pid] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
-  const deadline = Date.now() + seconds * 1000;
-  const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
-  (async () => {
-    while (Date.now() < deadline && alive()) {
-      try { if ((await fetch(url)).ok) process.exit(0); } catch {}
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    process.exit(1);
-  })();' "$base/api/v1/health" "$wait_s" "$server_pid"; then
-  log "the server exited or did not answer on $base within ${wait_s}s; its log:"
-  cat "$out/server.log" >&2
-  exit 1
-fi
+start_test_server schemathesis /api/v1/health "$wait_s" \
+  AUTH_MODE=open MESSAGE_RATE_PER_MINUTE=100000 MESSAGE_RATE_BURST=10000
+base="$test_server_base"
 
 # --- a token and a channel to test against (KEY='value' lines of a checked character set)
 "$n24" node "$root/test/schemathesis/seed.mjs" "$base" >"$out/seed.env" 2>"$out/seed.log" ||
@@ -124,7 +84,7 @@ set +e
 status=${PIPESTATUS[0]}
 set -e
 
-stop_server
+stop_test_server
 if [ "$status" -eq 0 ]; then
   log "OK. Results in $out"
 else

@@ -1,10 +1,19 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { have } from './oci-image.js';
+import type { BuiltImage } from './oci-image.js';
 
 const exec = promisify(execFile);
+
+/** Why containers cannot run under gVisor here, or null when they can. */
+export async function gvisorUnavailable(): Promise<string | null> {
+  if (process.getuid?.() !== 0) return 'not root (runsc run needs it)';
+  return (await have('runsc')) ? null : 'runsc is not installed (apt-get install runsc)';
+}
 
 /** A container as a kubelet would make it from an image: its root, process and mounts. */
 export interface ContainerSpec {
@@ -131,4 +140,58 @@ export async function runInGvisor(
       await rm(bundle, { recursive: true, force: true });
     },
   };
+}
+
+/** What a pod's container changes of the image's process, and the volumes it mounts. */
+export interface PodContainer {
+  /** Replace the image's Cmd and keep its Entrypoint, as a pod's `args` do. */
+  args?: string[];
+  /** Replace or add environment variables by name. */
+  env: Record<string, string>;
+  tmpfs: ContainerSpec['tmpfs'];
+  binds: ContainerSpec['binds'];
+}
+
+/**
+ * Containers of one built image run under gVisor as a pod would run them: the image's own
+ * process (entrypoint and command, environment, directory, user) with the pod's changes on top,
+ * on the image's root file system, read-only.
+ */
+export class ImageContainers {
+  private readonly started: RunningContainer[] = [];
+
+  private constructor(
+    private readonly image: BuiltImage,
+    private readonly stateDir: string,
+  ) {}
+
+  /** Keeps runsc's state and the containers' bundles in a new temporary directory. */
+  static async create(image: BuiltImage): Promise<ImageContainers> {
+    return new ImageContainers(image, await mkdtemp(join(tmpdir(), 'image-runsc-')));
+  }
+
+  async start(pod: PodContainer): Promise<RunningContainer> {
+    const own = await imageProcess(this.image.bundle);
+    const container = await runInGvisor(
+      {
+        rootfs: this.image.rootfs,
+        args: pod.args ? [...this.image.config.config.Entrypoint, ...pod.args] : own.args,
+        env: withEnv(own.env, pod.env),
+        cwd: own.cwd,
+        uid: own.user.uid,
+        gid: own.user.gid,
+        tmpfs: pod.tmpfs,
+        binds: pod.binds,
+      },
+      this.stateDir,
+    );
+    this.started.push(container);
+    return container;
+  }
+
+  /** Removes every container started, and the state directory. */
+  async removeAll(): Promise<void> {
+    await Promise.all(this.started.map((container) => container.remove()));
+    await rm(this.stateDir, { recursive: true, force: true });
+  }
 }

@@ -1,6 +1,8 @@
+import { expect } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, readdir, lstat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, mkdtemp, readFile, readdir, lstat, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
@@ -72,6 +74,37 @@ export async function buildImage(script: string, out: string): Promise<ImageSumm
   return JSON.parse(await readFile(out.replace(/\.tar$/, '.json'), 'utf8')) as ImageSummary;
 }
 
+/** An image built into a temporary directory, read back and unpacked there. */
+export interface BuiltImage {
+  summary: ImageSummary;
+  config: ImageConfig;
+  /** The OCI runtime bundle umoci made of it (see unpack). */
+  bundle: string;
+  /** The bundle's root file system. */
+  rootfs: string;
+  /** Deletes the temporary directory with all of the above. */
+  remove(): Promise<void>;
+}
+
+/**
+ * Builds an image with its build script (scripts/images/build-*-image.sh) into a new temporary
+ * directory, reads its config with skopeo and unpacks it with umoci there, as CI would.
+ */
+export async function buildUnpackedImage(script: string): Promise<BuiltImage> {
+  const work = await mkdtemp(join(tmpdir(), `${basename(script, '.sh').replace(/^build-/, '')}-`));
+  const remove = () => rm(work, { recursive: true, force: true });
+  try {
+    const summary = await buildImage(script, join(work, 'image.oci.tar'));
+    const config = await inspectConfig(summary.archive);
+    const tag = summary.name.split(':').pop() ?? '';
+    const bundle = await unpack(summary.archive, tag, join(work, 'unpacked'));
+    return { summary, config, bundle, rootfs: join(bundle, 'rootfs'), remove };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
+
 /** The image's config, read from the archive by skopeo. */
 export async function inspectConfig(archive: string): Promise<ImageConfig> {
   const { stdout } = await exec('skopeo', ['inspect', '--config', `oci-archive:${archive}`]);
@@ -93,10 +126,19 @@ export async function unpack(archive: string, tag: string, dir: string): Promise
   return bundle;
 }
 
-/** Every path under `root` (relative, without a leading slash), with its lstat. */
-export async function listTree(
-  root: string,
-): Promise<{ path: string; mode: number; uid: number; isFile: boolean; isDir: boolean }[]> {
+/** A path of an unpacked image, with what its lstat says. */
+export interface TreeEntry {
+  /** Relative to the root, without a leading slash. */
+  path: string;
+  /** Permission bits (with setuid, setgid, sticky). */
+  mode: number;
+  uid: number;
+  isFile: boolean;
+  isDir: boolean;
+}
+
+/** Every path under `root`, with its lstat. */
+export async function listTree(root: string): Promise<TreeEntry[]> {
   const entries = await readdir(root, { recursive: true });
   return Promise.all(
     entries.map(async (entry) => {
@@ -157,4 +199,55 @@ export async function dockerfileFinalStage(
     }
   }
   return { settings, layers };
+}
+
+/**
+ * Expects the image to be what the Dockerfile's last stage describes (docs/images.md: both ways of
+ * building give the same image): the same user, directory, environment, entrypoint and command,
+ * one layer per staged layer the stage copies, in its order.
+ */
+export async function expectBuiltFromDockerfile(
+  config: ImageConfig,
+  dockerfile: string,
+): Promise<void> {
+  const { settings, layers } = await dockerfileFinalStage(dockerfile);
+  const { User, WorkingDir, Env, Entrypoint, Cmd } = config.config;
+  expect({ User, WorkingDir, Env, Entrypoint, Cmd }).toEqual(settings);
+  expect(config.history.map((entry) => entry.created_by.split(':')[0])).toEqual(layers);
+  expect(config.rootfs.diff_ids).toHaveLength(layers.length);
+}
+
+/** Names no file or directory of an image may have: shells and package managers. */
+const SHELLS_AND_PACKAGE_MANAGERS = [
+  'sh',
+  'bash',
+  'dash',
+  'busybox',
+  'apt',
+  'apt-get',
+  'dpkg',
+  'npm',
+  'npx',
+  'corepack',
+];
+
+/**
+ * Expects what docs/images.md promises of every image: no shell, no package manager, and no
+ * executable but node and the dynamic loader. `appModules`, when given, is a directory of the
+ * application's dependencies (`app/node_modules/`), whose own files are left to the caller.
+ */
+export function expectMinimalImage(
+  tree: TreeEntry[],
+  { appModules }: { appModules?: string } = {},
+): void {
+  const system = appModules ? tree.filter((entry) => !entry.path.startsWith(appModules)) : tree;
+  const executables = system
+    .filter((entry) => entry.isFile && (entry.mode & 0o111) !== 0)
+    .map((entry) => entry.path)
+    .sort();
+  expect(executables).toEqual(['lib64/ld-linux-x86-64.so.2', 'usr/local/bin/node']);
+  const names = system.map((entry) => basename(entry.path));
+  for (const tool of SHELLS_AND_PACKAGE_MANAGERS) expect(names).not.toContain(tool);
+  const paths = tree.map((entry) => entry.path);
+  for (const absent of ['bin/sh', 'usr/bin', 'var/lib/dpkg']) expect(paths).not.toContain(absent);
 }

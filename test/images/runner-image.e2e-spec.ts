@@ -10,18 +10,15 @@ import type { BotAddress, EffectsRequest } from '#events';
 import { eventually } from '../support/eventually.js';
 import { startNats } from '../support/nats-server.mjs';
 import type { TestNatsServer } from '../support/nats-server.mjs';
-import { imageProcess, runInGvisor, withEnv } from './gvisor-container.js';
-import type { ContainerSpec, RunningContainer } from './gvisor-container.js';
+import { ImageContainers, gvisorUnavailable } from './gvisor-container.js';
 import {
-  buildImage,
-  dockerfileFinalStage,
+  buildUnpackedImage,
   ensureImageTools,
-  have,
-  inspectConfig,
+  expectBuiltFromDockerfile,
+  expectMinimalImage,
   listTree,
-  unpack,
 } from './oci-image.js';
-import type { ImageConfig, ImageSummary } from './oci-image.js';
+import type { BuiltImage } from './oci-image.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
 const quiet = { error: () => undefined };
@@ -37,12 +34,7 @@ const PROBE_BOT = `export default class ImageProbe {
 
 const unavailable = await ensureImageTools();
 if (unavailable) console.warn(`test/images: skipping the bot runner image tests: ${unavailable}`);
-const noGvisor =
-  process.getuid?.() !== 0
-    ? 'not root (runsc run needs it)'
-    : (await have('runsc'))
-      ? null
-      : 'runsc is not installed (apt-get install runsc)';
+const noGvisor = await gvisorUnavailable();
 if (!unavailable && noGvisor) console.warn(`test/images: skipping the gVisor runs: ${noGvisor}`);
 
 /**
@@ -51,85 +43,44 @@ if (!unavailable && noGvisor) console.warn(`test/images: skipping the gVisor run
  * run under gVisor as a pod would run it: read-only root, the image's user, tmpfs workspace.
  */
 (unavailable ? describe.skip : describe)('the bot runner image', () => {
-  let work: string;
-  let summary: ImageSummary;
-  let config: ImageConfig;
-  let bundle: string;
-  let rootfs: string;
+  let image: BuiltImage;
 
   beforeAll(async () => {
-    work = await mkdtemp(join(tmpdir(), 'runner-image-'));
-    summary = await buildImage(
-      join(repo, 'scripts/images/build-runner-image.sh'),
-      join(work, 'bot-runner.oci.tar'),
-    );
-    config = await inspectConfig(summary.archive);
-    bundle = await unpack(
-      summary.archive,
-      summary.name.split(':').pop() ?? '',
-      join(work, 'unpacked'),
-    );
-    rootfs = join(bundle, 'rootfs');
+    image = await buildUnpackedImage(join(repo, 'scripts/images/build-runner-image.sh'));
   }, 600_000);
 
-  afterAll(async () => {
-    if (work) await rm(work, { recursive: true, force: true });
-  });
+  afterAll(() => image?.remove());
 
   it('is the image the Dockerfile describes: same user, directory, environment, entrypoint and layers', async () => {
-    const dockerfile = await dockerfileFinalStage(join(repo, 'bots/runtime-image/Dockerfile'));
-    const { User, WorkingDir, Env, Entrypoint, Cmd } = config.config;
-    expect({ User, WorkingDir, Env, Entrypoint, Cmd }).toEqual(dockerfile.settings);
-    expect(config.history.map((entry) => entry.created_by.split(':')[0])).toEqual(
-      dockerfile.layers,
-    );
-    expect(config.rootfs.diff_ids).toHaveLength(dockerfile.layers.length);
+    await expectBuiltFromDockerfile(image.config, join(repo, 'bots/runtime-image/Dockerfile'));
   });
 
   it('runs node --no-node-snapshot on the runner bundle as a numeric non-root user', () => {
-    expect(config.config.User).toMatch(/^[1-9][0-9]*:[1-9][0-9]*$/);
-    expect(config.config.Entrypoint).toEqual([
+    const { config } = image.config;
+    expect(config.User).toMatch(/^[1-9][0-9]*:[1-9][0-9]*$/);
+    expect(config.Entrypoint).toEqual([
       '/usr/local/bin/node',
       '--no-node-snapshot',
       '/app/bot-runner.mjs',
     ]);
     // Settings only: the runner's credentials never come in the environment.
-    expect(config.config.Env).toEqual(['PATH=/usr/local/bin']);
+    expect(config.Env).toEqual(['PATH=/usr/local/bin']);
   });
 
   it('holds no shell, no package manager and no executable but node and the dynamic loader', async () => {
-    const tree = await listTree(rootfs);
-    const executables = tree
-      .filter((entry) => entry.isFile && (entry.mode & 0o111) !== 0)
-      .map((entry) => entry.path)
-      .sort();
-    expect(executables).toEqual(['lib64/ld-linux-x86-64.so.2', 'usr/local/bin/node']);
-    const names = tree.map((entry) => entry.path.split('/').pop() ?? '');
-    for (const tool of [
-      'sh',
-      'bash',
-      'dash',
-      'busybox',
-      'apt',
-      'apt-get',
-      'dpkg',
-      'npm',
-      'npx',
-      'corepack',
-    ]) {
-      expect(names).not.toContain(tool);
-    }
-    expect(tree.map((entry) => entry.path)).not.toContain('var/lib/dpkg');
+    const tree = await listTree(image.rootfs);
+    expectMinimalImage(tree);
     // Owned by root and writable by no one else: a read-only root even where it is mounted rw.
     const writable = tree.filter((entry) => entry.uid !== 0 || (entry.mode & 0o022) !== 0);
     expect(writable.map((entry) => `${entry.path} ${entry.mode.toString(8)}`)).toEqual([
       'tmp 1777',
     ]);
-    const passwd = await readFile(join(rootfs, 'etc/passwd'), 'utf8');
-    expect(passwd).toContain(`nonroot:x:${config.config.User}:`);
+    const passwd = await readFile(join(image.rootfs, 'etc/passwd'), 'utf8');
+    expect(passwd).toContain(`nonroot:x:${image.config.config.User}:`);
   });
 
   it('stays within its size budget: under 120 MiB uncompressed, all but 16 MiB of it the Node binary', () => {
+    const { summary } = image;
     const [base, node, app] = summary.layers;
     expect(node?.description).toMatch(/^node:/);
     expect((base?.tarBytes ?? 0) + (app?.tarBytes ?? 0)).toBeLessThan(16 * 1024 * 1024);
@@ -137,47 +88,20 @@ if (!unavailable && noGvisor) console.warn(`test/images: skipping the gVisor run
   });
 
   (noGvisor ? describe.skip : describe)('under gVisor with a read-only root', () => {
-    let stateDir: string;
-    const containers: RunningContainer[] = [];
+    let containers: ImageContainers;
 
     beforeAll(async () => {
-      stateDir = await mkdtemp(join(tmpdir(), 'runner-image-runsc-'));
+      containers = await ImageContainers.create(image);
     });
 
-    afterAll(async () => {
-      await Promise.all(containers.map((container) => container.remove()));
-      if (stateDir) await rm(stateDir, { recursive: true, force: true });
-    });
-
-    async function start(
-      env: Record<string, string>,
-      mounts: Pick<ContainerSpec, 'tmpfs' | 'binds'>,
-    ): Promise<RunningContainer> {
-      const image = await imageProcess(bundle);
-      const container = await runInGvisor(
-        {
-          rootfs,
-          args: image.args,
-          env: withEnv(image.env, env),
-          cwd: image.cwd,
-          uid: image.user.uid,
-          gid: image.user.gid,
-          ...mounts,
-        },
-        stateDir,
-      );
-      containers.push(container);
-      return container;
-    }
+    afterAll(() => containers?.removeAll());
 
     it('refuses a bad environment with its config_error line and exit code 1', async () => {
-      const container = await start(
-        { RUNNER_NATS_URL: 'nats://127.0.0.1:1' },
-        {
-          tmpfs: [],
-          binds: [],
-        },
-      );
+      const container = await containers.start({
+        env: { RUNNER_NATS_URL: 'nats://127.0.0.1:1' },
+        tmpfs: [],
+        binds: [],
+      });
       const code = await container.exited;
       expect({ code, stderr: container.stderr() }).toMatchObject({ code: RunnerExitCode.failed });
       expect(container.lines().map((line) => JSON.parse(line) as unknown)).toEqual([
@@ -257,7 +181,8 @@ if (!unavailable && noGvisor) console.warn(`test/images: skipping the gVisor run
           workspace: { path: '/workspace', maxBytes: 1024 * 1024 },
           credentialsFile: '/run/secrets/runner/credentials',
         });
-        const container = await start(settings, {
+        const container = await containers.start({
+          env: settings,
           tmpfs: [
             { path: '/tmp', sizeBytes: 16 * 1024 * 1024 },
             { path: '/workspace', sizeBytes: 1024 * 1024 },
