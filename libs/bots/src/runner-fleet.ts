@@ -71,8 +71,9 @@ export interface RunnerFleetOptions {
    */
   readonly stallMs: number;
   /**
-   * Moves the bot past its next event with a visible `bot:error` saying `reason` (BotService's
-   * quarantineNext); called when that event ended its runner POISON_STRIKES times in a row.
+   * Moves the bot past its next event with a visible `bot:error` saying `reason`
+   * (BotEffects.quarantineNext); called when that event ended its runner POISON_STRIKES times in
+   * a row, or when that many runners in a row never ran.
    */
   readonly quarantine: (address: BotAddress, reason: string) => Promise<boolean>;
   /** Absent: this replica runs every bot it is asked to (child processes are its own). */
@@ -112,7 +113,8 @@ interface Strikes {
  *
  * A runner that holds one event longer than `stallMs` is killed; an event that ended its runner
  * POISON_STRIKES times in a row (crash, OOM kill or stall) with no progress of the bot between is
- * quarantined: the bot gets a `bot:error` for it and moves on (issue 11 item 7).
+ * quarantined: the bot gets a `bot:error` for it and moves on (issue 11 item 7). With an
+ * ownership, a bot runs on the one replica that holds its claim.
  */
 export class RunnerFleet extends BotLauncher {
   private readonly runners = new Map<string, Runner>();
