@@ -7,6 +7,7 @@ import {
   LABELS,
   RUNNER_UID,
   ownedByPod,
+  runnerInstanceName,
   runnerLabels,
   runnerName,
   runnerNetworkPolicy,
@@ -162,5 +163,17 @@ describe('runner pod objects', () => {
       expect.arrayContaining(['10.0.0.0/8', '169.254.0.0/16', '127.0.0.0/8']),
     );
     expect(web?.to?.[1]?.ipBlock?.except).toEqual(expect.arrayContaining(['fc00::/7']));
+  });
+
+  it("gives each pod a Secret and a policy of its own name, so a new pod never meets the last one's", () => {
+    const own = runnerInstanceName(address, '0a1b2c3d');
+    expect(own).toBe(`${runnerName(address)}-0a1b2c3d`);
+    expect(own).toMatch(DNS_1123_LABEL);
+    const mine = runnerPod(address, options, own);
+    expect(mine.metadata?.name).toBe(runnerName(address));
+    expect(mine.spec?.volumes?.[0]?.secret?.secretName).toBe(own);
+    const owner = ownedByPod({ metadata: { name: runnerName(address), uid: 'uid-2' } });
+    expect(runnerSecret(address, 'mp-bots', 'creds', owner, own).metadata?.name).toBe(own);
+    expect(runnerNetworkPolicy(address, options, owner, false, own).metadata?.name).toBe(own);
   });
 });

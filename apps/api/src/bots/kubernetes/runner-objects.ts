@@ -54,6 +54,16 @@ export function runnerName(address: BotAddress): string {
   return `mp-bot-${keyOf(address)}`;
 }
 
+/**
+ * The name of one pod's Secret and NetworkPolicy: the pod's name and `instance`, a value new for
+ * each pod. The pod's name is the bot's, but a pod that just went leaves its Secret and policy to
+ * the garbage collector for a while: under the same name, the next pod would mount the old
+ * Secret and start before its own policy exists, and creating its own would fail (409).
+ */
+export function runnerInstanceName(address: BotAddress, instance: string): string {
+  return `${runnerName(address)}-${instance}`;
+}
+
 /** The labels of one bot's objects; ids that are not valid label values appear as hashes. */
 export function runnerLabels(address: BotAddress): Record<string, string> {
   return {
@@ -73,7 +83,12 @@ export function runnerLabels(address: BotAddress): Record<string, string> {
  * links. It runs under gVisor when its RuntimeClass says so, and never restarts in place: the
  * launcher decides about restarts (backoff, poison events).
  */
-export function runnerPod(address: BotAddress, options: RunnerPodOptions): V1Pod {
+export function runnerPod(
+  address: BotAddress,
+  options: RunnerPodOptions,
+  /** The Secret with its credentials (runnerSecret's name). */
+  secretName: string = runnerName(address),
+): V1Pod {
   const workspace =
     options.workspaceBytes > 0 ? { path: WORKSPACE_DIR, maxBytes: options.workspaceBytes } : null;
   const env = runnerEnvironmentOf({
@@ -142,7 +157,7 @@ export function runnerPod(address: BotAddress, options: RunnerPodOptions): V1Pod
       volumes: [
         {
           name: 'credentials',
-          secret: { secretName: runnerName(address), defaultMode: 0o400, optional: false },
+          secret: { secretName, defaultMode: 0o400, optional: false },
         },
         { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: `${TMP_MB}Mi` } },
         ...(workspace
@@ -162,13 +177,14 @@ export function runnerSecret(
   namespace: string,
   credentials: string,
   owner: V1OwnerReference,
+  name: string = runnerName(address),
 ): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'Opaque',
     metadata: {
-      name: runnerName(address),
+      name,
       namespace,
       labels: runnerLabels(address),
       ownerReferences: [owner],
@@ -201,6 +217,7 @@ export function runnerNetworkPolicy(
   options: Pick<RunnerPodOptions, 'namespace' | 'nats'>,
   owner: V1OwnerReference,
   egress: boolean,
+  name: string = runnerName(address),
 ): V1NetworkPolicy {
   const dns = {
     to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
@@ -224,7 +241,7 @@ export function runnerNetworkPolicy(
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: {
-      name: runnerName(address),
+      name,
       namespace: options.namespace,
       labels: runnerLabels(address),
       ownerReferences: [owner],
