@@ -725,7 +725,8 @@ describe('BOT_LAUNCHER=kubernetes on the real node', () => {
               command: [
                 '/usr/local/bin/node',
                 '-e',
-                "require('net').createServer((s) => s.end('hi')).listen(8080)",
+                // A probe closes at once: the reset must not end the server (and the pod).
+                "require('net').createServer((s) => s.on('error', () => {}).end('hi')).listen(8080)",
               ],
               // Under gVisor the sandbox counts the node binary's pages (about 110 MiB) as used.
               resources: { limits: { memory: '256Mi' }, requests: { memory: '64Mi' } },
@@ -756,7 +757,8 @@ describe('BOT_LAUNCHER=kubernetes on the real node', () => {
 /** A TCP server on `host:port` of this network namespace (the cluster's), answering "hi". */
 function listen(port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer((socket) => socket.end('hi'));
+    // A probe closes at once: the reset must not become an uncaught error here.
+    const server = createServer((socket) => socket.on('error', () => undefined).end('hi'));
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
   });
