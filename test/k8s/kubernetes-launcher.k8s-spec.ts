@@ -728,7 +728,7 @@ describe('BOT_LAUNCHER=kubernetes on the real node', () => {
                 // A probe closes at once: the reset must not end the server (and the pod).
                 "require('net').createServer((s) => s.on('error', () => {}).end('hi')).listen(8080)",
               ],
-              // Under gVisor the sandbox counts the node binary's pages (about 110 MiB) as used.
+              // Room for a second node (the exec'd probe) beside the server.
               resources: { limits: { memory: '256Mi' }, requests: { memory: '64Mi' } },
               securityContext: {
                 allowPrivilegeEscalation: false,
