@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 NODE := scripts/with-node24.sh
 
-.PHONY: start test check build conformance bench deps images
+.PHONY: start test check build conformance bench deps images test-k8s
 
 # Dependencies at the lockfile's versions, installed again whenever it changes. `npm install`,
 # not `npm ci`: the lockfile written here lacks other platforms' optional packages (@swc/core-*),
@@ -22,12 +22,19 @@ start: build
 	$(NODE) npm start
 
 ## test: format, lint, layer rules, type check, unit + integration + e2e tests, MCP conformance,
-## the REST contract (schemathesis against the OpenAPI document), and the container images.
+## the REST contract (schemathesis against the OpenAPI document), the container images, and
+## BOT_LAUNCHER=kubernetes on a single-node cluster (skipped, saying why, where it cannot run).
 test: deps
 	$(NODE) npm run check
 	scripts/conformance.sh
 	scripts/schemathesis.sh
 	$(NODE) node scripts/jest.mjs --config test/images/jest.config.js
+	MP_K8S_TESTS=auto scripts/k8s/test.sh
+
+## test-k8s: BOT_LAUNCHER=kubernetes on the single-node cluster (test/k8s; root; about 90 s once
+## the cluster is built, docs/k8s-cluster.md).
+test-k8s: deps
+	scripts/k8s/test.sh
 
 ## images: dist/images/bot-runner.oci.tar and dist/images/api.oci.tar (docs/images.md).
 images: deps
