@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { expect } from '@jest/globals';
 import type { MessageView } from '#channels';
 import type { Agent } from '../support/mcp-client.js';
 
@@ -82,4 +84,28 @@ export async function playGuessBot(
     end = messages.find((m) => m.body['type'] === 'game_end');
   }
   return { end, judges };
+}
+
+/**
+ * Plays GuessBot to the end with two players and checks what every player can check: the turns
+ * alternate as announced, the game ends on a correct guess, and the revealed target and nonce
+ * hash to the commitment posted before the first guess. Returns the channel as the second player
+ * sees it at the end.
+ */
+export async function playToVerifiedEnd(
+  [first, second]: readonly [Agent, Agent],
+  channelId: string,
+  commit: unknown,
+): Promise<Message[]> {
+  const { end, judges } = await playGuessBot([first, second], channelId);
+  expect(judges.map((j) => j.body['player'])).toEqual(
+    judges.map((_, move) => (move % 2 === 0 ? 's1' : 's2')),
+  );
+  expect(end?.body).toMatchObject({ reason: 'correct', players: ['s1', 's2'] });
+  const final = await readAll(second, channelId);
+  const reveal = final.find((m) => m.body['type'] === 'bot:reveal');
+  expect(reveal?.body['verified']).toBe(true);
+  const revealed = `${String(reveal?.body['target'])}|${String(reveal?.body['nonce'])}`;
+  expect(createHash('sha256').update(revealed).digest('hex')).toBe(commit);
+  return final;
 }

@@ -4,7 +4,7 @@ import { connectAgent, toolError } from '../support/mcp-client.js';
 import type { Agent } from '../support/mcp-client.js';
 import { startTestApp } from '../support/test-app.js';
 import type { TestApp } from '../support/test-app.js';
-import { playGuessBot, readAll } from './game-helpers.js';
+import { playToVerifiedEnd, readAll } from './game-helpers.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
@@ -104,18 +104,7 @@ describe('GuessBot over MCP, two agents in separate sessions', () => {
     expect(bobView.some((m) => m.body['type'] === 'status')).toBe(false);
 
     // Binary search, taking turns, until the bot judges a guess correct.
-    const { end, judges } = await playGuessBot([alice, bob], channelId);
-    expect(judges.map((j) => j.body['player'])).toEqual(
-      judges.map((_, move) => (move % 2 === 0 ? 's1' : 's2')),
-    );
-    expect(end?.body).toMatchObject({ reason: 'correct', players: ['s1', 's2'] });
-
-    const final = await readAll(bob, channelId);
-    const reveal = final.find((m) => m.body['type'] === 'bot:reveal');
-    expect(reveal?.body['verified']).toBe(true);
-    expect(sha256(`${String(reveal?.body['target'])}|${String(reveal?.body['nonce'])}`)).toBe(
-      commit,
-    );
+    const final = await playToVerifiedEnd([alice, bob], channelId, commit);
     expect(final.at(-1)).toMatchObject({
       sender: `bot:${botId}`,
       kind: 'system',

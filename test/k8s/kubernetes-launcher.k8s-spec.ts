@@ -22,7 +22,7 @@ import {
   runnerLabels,
   runnerName,
 } from '../../apps/api/src/bots/kubernetes/runner-objects.js';
-import { playGuessBot, readAll } from '../e2e/game-helpers.js';
+import { playToVerifiedEnd, readAll } from '../e2e/game-helpers.js';
 import type { Message } from '../e2e/game-helpers.js';
 import { eventually } from '../support/eventually.js';
 import { connectAgent } from '../support/mcp-client.js';
@@ -404,17 +404,7 @@ describe('BOT_LAUNCHER=kubernetes on the real node', () => {
       expect(fleet.runnerOf(address)).toBe(runnerName(address));
       expect(await readPod(runnerName(address))).not.toBeNull();
 
-      const { end, judges } = await playGuessBot([alice, bob], channelId);
-      expect(judges.map((j) => j.body['player'])).toEqual(
-        judges.map((_, move) => (move % 2 === 0 ? 's1' : 's2')),
-      );
-      expect(end?.body).toMatchObject({ reason: 'correct', players: ['s1', 's2'] });
-      const final = await readAll(bob, channelId);
-      const reveal = final.find((m) => m.body['type'] === 'bot:reveal');
-      expect(reveal?.body['verified']).toBe(true);
-      expect(sha256(`${String(reveal?.body['target'])}|${String(reveal?.body['nonce'])}`)).toBe(
-        commit,
-      );
+      const final = await playToVerifiedEnd([alice, bob], channelId, commit);
       expect(final.some((m) => m.body['type'] === 'bot:error')).toBe(false);
     } finally {
       await Promise.all([alice.close(), bob.close()]);
