@@ -345,7 +345,8 @@ function runnerMechanism(
           allowLoopback: config.botEgress.allowLoopback,
         },
       },
-      nats: { peers: [natsPeer(k8s.natsPeer)], port: k8s.natsPort },
+      nats: { peers: [policyPeer(k8s.natsPeer)], port: k8s.natsPort },
+      dns: { peers: [policyPeer(k8s.dnsPeer)] },
       hasEgress: async ({ tenantId, channelId, botId }) => {
         const bot = await store.findBot(tenantId, channelId, botId);
         return Array.isArray(bot?.manifest['egress']) && bot.manifest['egress'].length > 0;
@@ -365,8 +366,8 @@ function runnerMechanism(
   return { mechanism };
 }
 
-/** The NetworkPolicy peer that serves NATS to runner pods. */
-function natsPeer(peer: KubernetesPeer): V1NetworkPolicyPeer {
+/** A NetworkPolicy peer of runner pods (NATS, DNS) from its setting. */
+function policyPeer(peer: KubernetesPeer): V1NetworkPolicyPeer {
   if ('cidr' in peer) return { ipBlock: { cidr: peer.cidr } };
   return {
     namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': peer.namespace } },

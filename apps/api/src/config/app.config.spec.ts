@@ -123,6 +123,7 @@ describe('BOT_LAUNCHER=kubernetes', () => {
       natsUrl: 'nats://nats.mcp-multiplayer.svc:4222',
       natsPeer: { namespace: 'mcp-multiplayer', label: 'app.kubernetes.io/name', value: 'nats' },
       natsPort: 4222,
+      dnsPeer: { namespace: 'kube-system', label: 'k8s-app', value: 'kube-dns' },
       cpu: { request: '50m', limit: '1' },
     });
     expect(
@@ -144,6 +145,9 @@ describe('BOT_LAUNCHER=kubernetes', () => {
     );
     expect(() => loadConfig({ ...kubernetes, BOT_K8S_NATS_PEER: 'nats' })).toThrow(
       /must be "cidr:<block>" or "namespace:<name>\/<label>=<value>"/,
+    );
+    expect(() => loadConfig({ ...kubernetes, BOT_K8S_DNS_PEER: '10.96.0.10' })).toThrow(
+      /BOT_K8S_DNS_PEER: must be/,
     );
     expect(() => loadConfig({ ...kubernetes, BOT_K8S_NAMESPACE: 'Bots!' })).toThrow(
       /BOT_K8S_NAMESPACE/,

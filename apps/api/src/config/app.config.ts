@@ -46,6 +46,7 @@ const environment = z.object({
     .default('gvisor'),
   BOT_K8S_NATS_URL: z.string().min(1).optional(),
   BOT_K8S_NATS_PEER: z.string().min(1).optional(),
+  BOT_K8S_DNS_PEER: z.string().min(1).default('namespace:kube-system/k8s-app=kube-dns'),
   BOT_K8S_CPU_REQUEST: z
     .string()
     .regex(/^\d+(\.\d+)?m?$/, 'must be a CPU quantity')
@@ -313,6 +314,8 @@ export interface KubernetesSettings {
    */
   readonly natsPeer: KubernetesPeer;
   readonly natsPort: number;
+  /** Who answers the pods' DNS, in the same form: the cluster's DNS pods by default. */
+  readonly dnsPeer: KubernetesPeer;
   readonly cpu: { readonly request: string; readonly limit: string };
 }
 
@@ -347,13 +350,15 @@ function kubernetesSettings(values: z.infer<typeof environment>): KubernetesSett
         fail(
           'BOT_K8S_NATS_PEER: name who serves NATS to the pods: "cidr:10.0.0.5/32" or "namespace:mcp-multiplayer/app.kubernetes.io/name=nats".',
         ),
+      'BOT_K8S_NATS_PEER',
     ),
     natsPort: port,
+    dnsPeer: parsePeer(values.BOT_K8S_DNS_PEER, 'BOT_K8S_DNS_PEER'),
     cpu: { request: values.BOT_K8S_CPU_REQUEST, limit: values.BOT_K8S_CPU_LIMIT },
   };
 }
 
-function parsePeer(text: string): KubernetesPeer {
+function parsePeer(text: string, setting: string): KubernetesPeer {
   const cidr = /^cidr:([0-9a-fA-F:.]+\/\d{1,3})$/.exec(text);
   if (cidr?.[1]) return { cidr: cidr[1] };
   const selected =
@@ -362,7 +367,7 @@ function parsePeer(text: string): KubernetesPeer {
     return { namespace: selected[1], label: selected[2], value: selected[3] };
   }
   throw new ConfigError(
-    'Invalid configuration:\n  BOT_K8S_NATS_PEER: must be "cidr:<block>" or "namespace:<name>/<label>=<value>".',
+    `Invalid configuration:\n  ${setting}: must be "cidr:<block>" or "namespace:<name>/<label>=<value>".`,
   );
 }
 

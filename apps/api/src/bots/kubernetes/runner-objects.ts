@@ -47,6 +47,8 @@ export interface RunnerPodOptions {
   readonly runner: Omit<RunnerSettings, 'address' | 'credentialsFile' | 'workspace'>;
   /** Who may be reached for NATS (a namespace and pod selector, or an address block) and on which port. */
   readonly nats: { readonly peers: readonly V1NetworkPolicyPeer[]; readonly port: number };
+  /** Who answers the pods' DNS (port 53): the cluster's DNS pods, or a node-local resolver. */
+  readonly dns: { readonly peers: readonly V1NetworkPolicyPeer[] };
 }
 
 /** The bot's pod name: `mp-bot-` and a hash, as bot ids hold characters names may not. */
@@ -214,13 +216,13 @@ const PRIVATE_V6 = ['::1/128', 'fc00::/7', 'fe80::/10'];
  */
 export function runnerNetworkPolicy(
   address: BotAddress,
-  options: Pick<RunnerPodOptions, 'namespace' | 'nats'>,
+  options: Pick<RunnerPodOptions, 'namespace' | 'nats' | 'dns'>,
   owner: V1OwnerReference,
   egress: boolean,
   name: string = runnerName(address),
 ): V1NetworkPolicy {
   const dns = {
-    to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+    to: [...options.dns.peers],
     ports: [
       { protocol: 'UDP', port: 53 },
       { protocol: 'TCP', port: 53 },
