@@ -9,3 +9,4 @@ export { natsOf, testNats } from './nats.js';
 export type { TestNats } from './nats.js';
 export { channelWithBot } from './channel-draft.js';
 export { QUIET_RUNNER_API, connectTestRunnerHub } from './quiet-runner-api.js';
+export { startRunnerProcess } from './runner-process.js';

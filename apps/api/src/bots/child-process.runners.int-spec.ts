@@ -1,10 +1,14 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BotId, ChannelId, TenantId } from '#core';
 import type { NatsRunnerHub } from '#events';
 import type { BotAddress } from '#events';
-import { QUIET_RUNNER_API, connectTestRunnerHub, testNats } from '#test-support';
+import {
+  QUIET_RUNNER_API,
+  connectTestRunnerHub,
+  startRunnerProcess,
+  testNats,
+} from '#test-support';
 import { POISON_STRIKES, RunnerFleet } from '#bots';
 import type { RunnerFleetOptions, RunnerOwnership } from '#bots';
 import { ChildProcessRunners } from './child-process.runners.js';
@@ -376,21 +380,14 @@ describe('RunnerFleet with child processes', () => {
     it('exits by itself (code 0) when its launcher is gone: its standard input ended', async () => {
       const bot = address('orphan');
       await hub.prepare(bot);
-      const command = real(bot, 600);
-      const child = spawn(command.command, [...command.args], {
-        env: command.env,
-        stdio: ['pipe', 'pipe', 'inherit'],
-      });
+      const { child, output } = startRunnerProcess(real(bot, 600), await hub.credentials(bot, 60));
       try {
-        child.stdin.write(`${await hub.credentials(bot, 60)}\0`);
-        let output = '';
-        child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        await waitFor(() => output.includes('"ready"'), 15_000);
+        await waitFor(() => output().includes('"ready"'), 15_000);
         const exit = once(child, 'exit');
         // What the launcher's death does to the pipe, however it dies.
         child.stdin.end();
         expect(await exit).toEqual([0, null]);
-        expect(output).toContain('"reason":"launcher gone"');
+        expect(output()).toContain('"reason":"launcher gone"');
       } finally {
         child.kill('SIGKILL');
         await hub.discard(bot);

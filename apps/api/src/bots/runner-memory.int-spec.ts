@@ -7,7 +7,12 @@ import { join } from 'node:path';
 import type { BotId, ChannelId, TenantId } from '#core';
 import type { NatsRunnerHub } from '#events';
 import type { BotAddress } from '#events';
-import { QUIET_RUNNER_API, connectTestRunnerHub, testNats } from '#test-support';
+import {
+  QUIET_RUNNER_API,
+  connectTestRunnerHub,
+  startRunnerProcess,
+  testNats,
+} from '#test-support';
 import { loadConfig } from '../config/app.config.js';
 import { linkedLibraries, prepareGvisorCommand } from './gvisor.js';
 import { gvisorRunnerCommand, plainRunnerCommand } from './runner-command.js';
@@ -168,19 +173,17 @@ describe('RunnerMemoryLimit', () => {
             ? gvisorRunnerCommand(config, nats.servers, join(stateDir, 'runsc'), memory)
             : plainRunnerCommand(config, nats.servers, memory);
         const command = await build(bot);
-        const child = spawn(command.command, [...command.args], {
-          env: command.env,
-          stdio: ['pipe', 'pipe', 'inherit'],
-        });
+        const { child, output } = startRunnerProcess(command, await hub.credentials(bot, 60));
         try {
-          child.stdin.write(`${await hub.credentials(bot, 60)}\0`);
-          let output = '';
-          child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
           const deadline = Date.now() + 30_000;
-          while (!output.includes('"ready"') && Date.now() < deadline && child.exitCode === null) {
+          while (
+            !output().includes('"ready"') &&
+            Date.now() < deadline &&
+            child.exitCode === null
+          ) {
             await new Promise((resolve) => setTimeout(resolve, 50));
           }
-          expect(output).toContain('"ready"');
+          expect(output()).toContain('"ready"');
           const group = command.args[2]?.replace(/\/cgroup\.procs$/, '') ?? '';
           const peak = ['memory.max_usage_in_bytes', 'memory.peak'].find((f) =>
             existsSync(join(group, f)),
